@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The allocation strategy registry and the helpers every strategy shares: block expansion,
+// model shapes from config.json, budgets from configs and trainable-parameter counting.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <numeric>
+
+#include "core/allocation/expert_allocation.h"
+#include "core/allocation/strategies.h"
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+
+namespace apportion {
+
+std::pair<int, int> ModelShape::projection_dims(const std::string& module) const {
+  const int head_dim = num_attention_heads > 0 ? hidden_size / num_attention_heads : 0;
+  const int kv_dim = head_dim * num_key_value_heads;
+  if (module == "q_proj") return {hidden_size, hidden_size};
+  if (module == "k_proj" || module == "v_proj") return {hidden_size, kv_dim};
+  if (module == "o_proj") return {hidden_size, hidden_size};
+  if (module == "gate_proj" || module == "up_proj") return {hidden_size, intermediate_size};
+  if (module == "down_proj") return {intermediate_size, hidden_size};
+  throw ConfigError("adapters.target_modules: unknown module \"" + module + "\"");
+}
+
+int ExpertAllocation::total_experts() const {
+  int total = 0;
+  for (const auto& layer : ranks) total += static_cast<int>(layer.size());
+  return total;
+}
+
+int ExpertAllocation::max_experts() const {
+  int best = 0;
+  for (const auto& layer : ranks) best = std::max(best, static_cast<int>(layer.size()));
+  return best;
+}
+
+namespace {
+using Factory = std::function<std::unique_ptr<AllocationStrategy>()>;
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> kRegistry = {
+      {"uniform", [] { return make_uniform_strategy(); }},
+      {"mola", [] { return make_mola_strategy(); }},
+  };
+  return kRegistry;
+}
+}  // namespace
+
+std::unique_ptr<AllocationStrategy> AllocationStrategy::create(const std::string& method) {
+  auto it = registry().find(method);
+  if (it == registry().end()) {
+    std::string known;
+    for (const auto& name : names()) known += (known.empty() ? "" : ", ") + name;
+    throw ConfigError("allocation.method: unknown method \"" + method + "\" (known: " + known +
+                      ")");
+  }
+  return it->second();
+}
+
+std::vector<std::string> AllocationStrategy::names() {
+  std::vector<std::string> out;
+  for (const auto& entry : registry()) out.push_back(entry.first);
+  return out;
+}
+
+std::vector<int> expand_blocks(const std::vector<int>& blocks, int num_layers) {
+  AP_CHECK(!blocks.empty() && num_layers > 0, "expand_blocks needs blocks and layers");
+  std::vector<int> out;
+  const int n = static_cast<int>(blocks.size());
+  for (int b = 0; b < n; ++b) {
+    // Block b covers layers [floor(b·L/n), floor((b+1)·L/n)).
+    const int begin = b * num_layers / n;
+    const int end = (b + 1) * num_layers / n;
+    for (int l = begin; l < end; ++l) out.push_back(blocks[b]);
+  }
+  // Fewer layers than blocks: sample the blocks at the layer centres.
+  if (static_cast<int>(out.size()) != num_layers) {
+    out.clear();
+    for (int l = 0; l < num_layers; ++l) out.push_back(blocks[(2 * l + 1) * n / (2 * num_layers)]);
+  }
+  return out;
+}
+
+ModelShape model_shape_from_hf_config(const nlohmann::json& j, const std::string& where) {
+  auto field = [&](const char* key, bool required, int fallback) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+      if (!required) return fallback;
+      throw ConfigError(where + ": " + key + " is missing (an HF LLaMA config.json needs it)");
+    }
+    if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
+      throw ConfigError(where + ": " + key + " must be a positive integer, got " + it->dump());
+    }
+    return it->get<int>();
+  };
+  if (!j.is_object()) throw ConfigError(where + ": must be a JSON object");
+  ModelShape s;
+  s.num_layers = field("num_hidden_layers", true, 0);
+  s.hidden_size = field("hidden_size", true, 0);
+  s.intermediate_size = field("intermediate_size", true, 0);
+  s.num_attention_heads = field("num_attention_heads", true, 0);
+  s.num_key_value_heads = field("num_key_value_heads", false, s.num_attention_heads);
+  return s;
+}
+
+AllocationBudget budget_from(const ExperimentConfig& cfg) {
+  AP_CHECK(cfg.adapters.has_value(), "budget_from needs an adapters section");
+  AllocationBudget b;
+  b.method = cfg.allocation.method;
+  b.preset = cfg.allocation.preset;
+  b.explicit_experts = cfg.allocation.experts_per_layer;
+  b.explicit_top_k = cfg.allocation.top_k_per_layer;
+  b.num_experts = cfg.adapters->num_experts;
+  b.top_k = cfg.adapters->top_k;
+  b.rank = cfg.adapters->r;
+  return b;
+}
+
+ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape) {
+  AP_CHECK(cfg.adapters.has_value(), "plan_allocation needs an adapters section");
+  if (cfg.adapters->method == "lora") {
+    ExpertAllocation a;
+    a.ranks.assign(static_cast<size_t>(shape.num_layers), std::vector<int>{cfg.adapters->r});
+    a.top_k.assign(static_cast<size_t>(shape.num_layers), 1);
+    return a;
+  }
+  return AllocationStrategy::create(cfg.allocation.method)->allocate(shape, budget_from(cfg));
+}
+
+int64_t count_trainable_parameters(const ModelShape& shape,
+                                   const ExpertAllocation& allocation,
+                                   const std::vector<std::string>& target_modules,
+                                   bool with_router) {
+  int64_t total = 0;
+  for (const auto& module : target_modules) {
+    const auto [in, out] = shape.projection_dims(module);
+    for (const auto& layer : allocation.ranks) {
+      const int64_t rank_sum = std::accumulate(layer.begin(), layer.end(), int64_t{0});
+      total += rank_sum * (in + out);
+      if (with_router) total += static_cast<int64_t>(layer.size()) * in;
+    }
+  }
+  return total;
+}
+
+}  // namespace apportion

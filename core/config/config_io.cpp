@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Reading config files, `--set key=value` overrides and flattening to dotted params.
+#include <fstream>
+#include <sstream>
+
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+
+namespace apportion {
+
+nlohmann::json load_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open the file (check the path)");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // Translate the byte offset into line:column for the message.
+    const size_t offset = e.byte == 0 ? 0 : e.byte - 1;
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < offset && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": invalid JSON (byte " + std::to_string(e.byte) + "): " + e.what() +
+                      " — fix the syntax and try again");
+  }
+}
+
+void apply_overrides(nlohmann::json& j, const std::vector<std::string>& overrides) {
+  for (const auto& item : overrides) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--set " + item + ": expected key=value, e.g. --set train.lr=3e-4");
+    }
+    const std::string key = item.substr(0, eq);
+    const std::string text = item.substr(eq + 1);
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error&) {
+      value = text;  // bare words are strings: --set allocation.preset=2468 stays a string below
+    }
+    nlohmann::json* node = &j;
+    std::string walked;
+    std::stringstream parts(key);
+    std::string part;
+    std::vector<std::string> path;
+    while (std::getline(parts, part, '.')) path.push_back(part);
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (path[i].empty()) throw ConfigError("--set " + item + ": empty path component");
+      walked += (walked.empty() ? "" : ".") + path[i];
+      if (!node->is_object()) {
+        throw ConfigError("--set " + item + ": " + walked + " is inside a non-object value");
+      }
+      if (i + 1 == path.size()) {
+        // Keep strings strings when the existing value is a string (e.g. preset "2468").
+        auto it = node->find(path[i]);
+        if (it != node->end() && it->is_string() && !value.is_string()) value = text;
+        (*node)[path[i]] = value;
+      } else {
+        if (!node->contains(path[i])) (*node)[path[i]] = nlohmann::json::object();
+        node = &(*node)[path[i]];
+      }
+    }
+  }
+}
+
+namespace {
+void flatten_into(const nlohmann::json& j,
+                  const std::string& prefix,
+                  std::map<std::string, std::string>& out) {
+  if (j.is_object() && !j.empty()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      flatten_into(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), out);
+    }
+  } else {
+    out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
+  }
+}
+}  // namespace
+
+std::map<std::string, std::string> flatten_json(const nlohmann::json& j) {
+  std::map<std::string, std::string> out;
+  flatten_into(j, "", out);
+  return out;
+}
+
+}  // namespace apportion

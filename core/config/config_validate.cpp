@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// ExperimentConfig::validate(): range checks and cross-field rules, each error naming its path.
+#include <algorithm>
+#include <set>
+
+#include "core/allocation/expert_allocation.h"
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+#include "core/config/json_reader.h"
+
+namespace apportion {
+namespace {
+
+/// Known projection names, in canonical order.
+const std::vector<std::string> kKnownModules = {"q_proj",    "k_proj",  "v_proj", "o_proj",
+                                                "gate_proj", "up_proj", "down_proj"};
+
+void require(bool ok, const std::string& path, const std::string& message) {
+  if (!ok) config_fail(path, message);
+}
+
+template <typename T>
+std::string got(const T& value) {
+  return ", got " + nlohmann::json(value).dump();
+}
+
+void validate_adapters(const AdapterConfig& a, const AllocationConfig& alloc) {
+  require(a.method == "lora" || a.method == "moe_lora", "adapters.method",
+          "must be \"lora\" or \"moe_lora\"" + got(a.method));
+  require(!a.target_modules.empty(), "adapters.target_modules", "must name at least one module");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < a.target_modules.size(); ++i) {
+    const auto& m = a.target_modules[i];
+    const std::string path = "adapters.target_modules[" + std::to_string(i) + "]";
+    require(std::find(kKnownModules.begin(), kKnownModules.end(), m) != kKnownModules.end(), path,
+            "unknown module \"" + m +
+                "\" (known: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+    require(seen.insert(m).second, path, "module \"" + m + "\" listed twice");
+  }
+  require(a.r > 0 && a.r <= 4096, "adapters.r", "must be in 1..4096" + got(a.r));
+  require(a.lora_alpha > 0, "adapters.lora_alpha", "must be > 0" + got(a.lora_alpha));
+  require(a.lora_dropout >= 0 && a.lora_dropout < 1, "adapters.lora_dropout",
+          "must be in [0, 1)" + got(a.lora_dropout));
+  require(a.balance.coef >= 0, "adapters.balance.coef", "must be >= 0" + got(a.balance.coef));
+  require(a.balance.scope == "layer" || a.balance.scope == "module", "adapters.balance.scope",
+          "must be \"layer\" or \"module\"" + got(a.balance.scope));
+  if (a.method == "lora") return;
+
+  require(a.num_experts >= 1 && a.num_experts <= 256, "adapters.num_experts",
+          "must be in 1..256" + got(a.num_experts));
+  require(a.top_k >= 1, "adapters.top_k", "must be >= 1" + got(a.top_k));
+
+  // The smallest expert count any layer gets bounds top_k.
+  int min_experts = a.num_experts;
+  std::string experts_source = "adapters.num_experts";
+  if (!alloc.experts_per_layer.empty()) {
+    for (size_t i = 0; i < alloc.experts_per_layer.size(); ++i) {
+      require(alloc.experts_per_layer[i] >= 1 && alloc.experts_per_layer[i] <= 256,
+              "allocation.experts_per_layer[" + std::to_string(i) + "]",
+              "must be in 1..256" + got(alloc.experts_per_layer[i]));
+    }
+    min_experts = *std::min_element(alloc.experts_per_layer.begin(), alloc.experts_per_layer.end());
+    experts_source = "allocation.experts_per_layer";
+  } else if (alloc.method == "mola") {
+    const auto blocks = mola_preset_blocks(alloc.preset);
+    min_experts = *std::min_element(blocks.begin(), blocks.end());
+    experts_source = "allocation.preset \"" + alloc.preset + "\"";
+  }
+  if (alloc.top_k_per_layer.empty()) {
+    require(a.top_k <= min_experts, "adapters.top_k",
+            "must be <= number of experts (" + std::to_string(min_experts) + " in " +
+                experts_source + ")" + got(a.top_k));
+  }
+}
+
+void validate_allocation(const AllocationConfig& a, bool has_adapters) {
+  const auto names = AllocationStrategy::names();
+  if (!has_adapters) return;
+  require(std::find(names.begin(), names.end(), a.method) != names.end(), "allocation.method",
+          "unknown method \"" + a.method + "\" (known: uniform, mola)");
+  if (a.method == "mola" && a.experts_per_layer.empty()) {
+    require(!a.preset.empty(), "allocation.preset",
+            "mola needs a preset (2468, 8642, diamond, uniform) or allocation.experts_per_layer");
+    mola_preset_blocks(a.preset);  // throws with the path on an unknown preset
+  }
+  for (size_t i = 0; i < a.top_k_per_layer.size(); ++i) {
+    require(a.top_k_per_layer[i] >= 1, "allocation.top_k_per_layer[" + std::to_string(i) + "]",
+            "must be >= 1" + got(a.top_k_per_layer[i]));
+  }
+}
+
+void validate_data(const DataConfig& d) {
+  require(d.suite == "builtin", "data.suite", "must be \"builtin\"" + got(d.suite));
+  require(!d.tasks.empty(), "data.tasks", "must name at least one task");
+  require(d.train_examples >= 1, "data.train_examples", "must be >= 1" + got(d.train_examples));
+  require(d.eval_examples >= 1, "data.eval_examples", "must be >= 1" + got(d.eval_examples));
+  require(d.max_seq_len >= 8 && d.max_seq_len <= 65536, "data.max_seq_len",
+          "must be in 8..65536" + got(d.max_seq_len));
+}
+
+void validate_train(const TrainConfig& t) {
+  require(t.steps >= 1, "train.steps", "must be >= 1" + got(t.steps));
+  require(t.micro_batch_size >= 1, "train.micro_batch_size", "must be >= 1" + got(t.micro_batch_size));
+  require(t.grad_accum >= 1, "train.grad_accum", "must be >= 1" + got(t.grad_accum));
+  require(t.lr > 0 && t.lr < 10, "train.lr", "must be in (0, 10)" + got(t.lr));
+  require(t.weight_decay >= 0, "train.weight_decay", "must be >= 0" + got(t.weight_decay));
+  require(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "must be in [0, 1)");
+  require(t.adam_beta2 >= 0 && t.adam_beta2 < 1, "train.adam_beta2", "must be in [0, 1)");
+  require(t.adam_eps > 0, "train.adam_eps", "must be > 0");
+  require(t.warmup_steps >= 0, "train.warmup_steps", "must be >= 0" + got(t.warmup_steps));
+  require(t.schedule == "cosine" || t.schedule == "linear" || t.schedule == "constant",
+          "train.schedule", "must be \"cosine\", \"linear\" or \"constant\"" + got(t.schedule));
+  require(t.min_lr_ratio >= 0 && t.min_lr_ratio <= 1, "train.min_lr_ratio", "must be in [0, 1]");
+  require(t.eval_every >= 1, "train.eval_every", "must be >= 1" + got(t.eval_every));
+  require(t.log_every >= 1, "train.log_every", "must be >= 1" + got(t.log_every));
+  require(t.log_matrices_every >= 1, "train.log_matrices_every", "must be >= 1");
+  require(t.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1");
+  require(t.device == "cpu" || t.device.rfind("cuda", 0) == 0, "train.device",
+          "must be \"cpu\" or \"cuda[:N]\"" + got(t.device));
+}
+
+}  // namespace
+
+void ExperimentConfig::validate() const {
+  const bool has_path = !backbone.path.empty();
+  const bool has_inline = !backbone.config.is_null();
+  require(has_path != has_inline, "backbone",
+          "give exactly one of backbone.path (a model folder) or backbone.config (random init)");
+  if (is_pretraining()) {
+    require(has_inline, "backbone.config", "pretraining needs an inline backbone.config");
+    require(!backbone.output.empty(), "backbone.output",
+            "pretraining needs an output folder for the trained backbone");
+  }
+  if (adapters) validate_adapters(*adapters, allocation);
+  validate_allocation(allocation, adapters.has_value());
+  validate_data(data);
+  validate_train(train);
+}
+
+}  // namespace apportion

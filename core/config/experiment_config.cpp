@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Strict parsing of the experiment JSON into ExperimentConfig, and its full serialisation.
+#include "core/config/experiment_config.h"
+
+#include "core/common/error.h"
+#include "core/config/json_reader.h"
+
+namespace apportion {
+namespace {
+
+BackboneConfig parse_backbone(const nlohmann::json& j) {
+  BackboneConfig b;
+  JsonObjectReader r(j, "backbone");
+  r.get("path", b.path);
+  r.get("output", b.output);
+  if (const auto* c = r.raw("config")) {
+    if (!c->is_object()) config_fail("backbone.config", "must be an object (an HF config.json)");
+    b.config = *c;
+  }
+  r.finish();
+  return b;
+}
+
+BalanceConfig parse_balance(const nlohmann::json& j) {
+  BalanceConfig b;
+  JsonObjectReader r(j, "adapters.balance");
+  r.get("coef", b.coef);
+  r.get("scope", b.scope);
+  r.get("multiply_by_experts", b.multiply_by_experts);
+  r.finish();
+  return b;
+}
+
+AdapterConfig parse_adapters(const nlohmann::json& j) {
+  AdapterConfig a;
+  JsonObjectReader r(j, "adapters");
+  r.get("method", a.method);
+  r.get("target_modules", a.target_modules);
+  r.get("r", a.r);
+  r.get("lora_alpha", a.lora_alpha);
+  r.get("lora_dropout", a.lora_dropout);
+  r.get("num_experts", a.num_experts);
+  r.get("top_k", a.top_k);
+  if (const auto* b = r.raw("balance")) a.balance = parse_balance(*b);
+  r.finish();
+  return a;
+}
+
+AllocationConfig parse_allocation(const nlohmann::json& j) {
+  AllocationConfig a;
+  JsonObjectReader r(j, "allocation");
+  r.get("method", a.method);
+  r.get("preset", a.preset);
+  r.get("experts_per_layer", a.experts_per_layer);
+  r.get("top_k_per_layer", a.top_k_per_layer);
+  r.finish();
+  return a;
+}
+
+DataConfig parse_data(const nlohmann::json& j) {
+  DataConfig d;
+  JsonObjectReader r(j, "data");
+  r.get("suite", d.suite);
+  r.get("tasks", d.tasks);
+  r.get("train_examples", d.train_examples);
+  r.get("eval_examples", d.eval_examples);
+  r.get("max_seq_len", d.max_seq_len);
+  r.get("train_on_inputs", d.train_on_inputs);
+  r.get("seed", d.seed);
+  r.finish();
+  return d;
+}
+
+TrainConfig parse_train(const nlohmann::json& j) {
+  TrainConfig t;
+  JsonObjectReader r(j, "train");
+  r.get("steps", t.steps);
+  r.get("micro_batch_size", t.micro_batch_size);
+  r.get("grad_accum", t.grad_accum);
+  r.get("lr", t.lr);
+  r.get("weight_decay", t.weight_decay);
+  r.get("adam_beta1", t.adam_beta1);
+  r.get("adam_beta2", t.adam_beta2);
+  r.get("adam_eps", t.adam_eps);
+  r.get("warmup_steps", t.warmup_steps);
+  r.get("schedule", t.schedule);
+  r.get("min_lr_ratio", t.min_lr_ratio);
+  r.get("max_grad_norm", t.max_grad_norm);
+  r.get("eval_every", t.eval_every);
+  r.get("log_every", t.log_every);
+  r.get("log_matrices_every", t.log_matrices_every);
+  r.get("checkpoint_every", t.checkpoint_every);
+  r.get("device", t.device);
+  r.finish();
+  return t;
+}
+
+}  // namespace
+
+ExperimentConfig ExperimentConfig::from_json(const nlohmann::json& j) {
+  ExperimentConfig c;
+  JsonObjectReader r(j, "");
+  r.get("schema_version", c.schema_version);
+  if (c.schema_version != 1) {
+    config_fail("schema_version", "unsupported version " + std::to_string(c.schema_version) +
+                                      " (this build reads version 1)");
+  }
+  r.get("name", c.name);
+  r.get("description", c.description);
+  if (const auto* b = r.raw("backbone")) {
+    c.backbone = parse_backbone(*b);
+  } else {
+    config_fail("backbone", "missing (give backbone.path or backbone.config)");
+  }
+  if (const auto* a = r.raw("adapters")) c.adapters = parse_adapters(*a);
+  if (const auto* a = r.raw("allocation")) c.allocation = parse_allocation(*a);
+  if (const auto* d = r.raw("data")) c.data = parse_data(*d);
+  if (const auto* t = r.raw("train")) c.train = parse_train(*t);
+  r.get("seed", c.seed);
+  r.finish({"$comment"});
+  c.validate();
+  return c;
+}
+
+nlohmann::json ExperimentConfig::to_json() const {
+  nlohmann::json j;
+  j["schema_version"] = schema_version;
+  j["name"] = name;
+  j["description"] = description;
+  nlohmann::json b = nlohmann::json::object();
+  if (!backbone.path.empty()) b["path"] = backbone.path;
+  if (!backbone.config.is_null()) b["config"] = backbone.config;
+  if (!backbone.output.empty()) b["output"] = backbone.output;
+  j["backbone"] = b;
+  if (adapters) {
+    const AdapterConfig& a = *adapters;
+    j["adapters"] = {{"method", a.method},
+                     {"target_modules", a.target_modules},
+                     {"r", a.r},
+                     {"lora_alpha", a.lora_alpha},
+                     {"lora_dropout", a.lora_dropout},
+                     {"num_experts", a.num_experts},
+                     {"top_k", a.top_k},
+                     {"balance",
+                      {{"coef", a.balance.coef},
+                       {"scope", a.balance.scope},
+                       {"multiply_by_experts", a.balance.multiply_by_experts}}}};
+    j["allocation"] = {{"method", allocation.method},
+                       {"preset", allocation.preset},
+                       {"experts_per_layer", allocation.experts_per_layer},
+                       {"top_k_per_layer", allocation.top_k_per_layer}};
+  }
+  j["data"] = {{"suite", data.suite},
+               {"tasks", data.tasks},
+               {"train_examples", data.train_examples},
+               {"eval_examples", data.eval_examples},
+               {"max_seq_len", data.max_seq_len},
+               {"train_on_inputs", data.train_on_inputs},
+               {"seed", data.seed}};
+  j["train"] = {{"steps", train.steps},
+                {"micro_batch_size", train.micro_batch_size},
+                {"grad_accum", train.grad_accum},
+                {"lr", train.lr},
+                {"weight_decay", train.weight_decay},
+                {"adam_beta1", train.adam_beta1},
+                {"adam_beta2", train.adam_beta2},
+                {"adam_eps", train.adam_eps},
+                {"warmup_steps", train.warmup_steps},
+                {"schedule", train.schedule},
+                {"min_lr_ratio", train.min_lr_ratio},
+                {"max_grad_norm", train.max_grad_norm},
+                {"eval_every", train.eval_every},
+                {"log_every", train.log_every},
+                {"log_matrices_every", train.log_matrices_every},
+                {"checkpoint_every", train.checkpoint_every},
+                {"device", train.device}};
+  j["seed"] = seed;
+  return j;
+}
+
+}  // namespace apportion

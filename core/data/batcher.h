@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Batching: tokenises examples as BOS prompt answer EOS, truncates to the cutoff length, pads
+// (right) with PAD, and builds labels with -100 on padding and, unless train_on_inputs, on the
+// prompt. Index sampling is a pure function of (seed, step), so a resumed run sees the same data.
+// Legend: B batch, T time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/Tensor.h>
+
+#include "core/data/byte_tokenizer.h"
+#include "core/data/task_suite.h"
+
+namespace apportion {
+
+/// Label value ignored by the loss.
+inline constexpr int64_t kIgnoreIndex = -100;
+
+struct Batch {
+  at::Tensor input_ids;        ///< [B, T] int64
+  at::Tensor attention_mask;   ///< [B, T] int64, 1 = token, 0 = padding
+  at::Tensor labels;           ///< [B, T] int64, next-token targets aligned with input_ids
+                               ///< (labels[:, t] is the target for position t), -100 = ignored
+  at::Tensor answer_mask;      ///< [B, T] bool: positions whose target is an answer/EOS token
+  std::vector<std::string> tasks;  ///< task of each row
+};
+
+class Batcher {
+ public:
+  Batcher(int max_seq_len, bool train_on_inputs);
+  /// Builds the batch of the given examples (T = longest row, at most max_seq_len).
+  Batch make_batch(const std::vector<const Example*>& examples) const;
+  /// Text documents for pretraining: every position is a target (except padding).
+  Batch make_text_batch(const std::vector<const std::string*>& documents) const;
+
+ private:
+  ByteTokenizer tokenizer_;
+  int max_seq_len_;
+  bool train_on_inputs_;
+};
+
+/// Indices of the micro-batch `micro` of optimiser step `step`: a deterministic function of
+/// (seed, step, micro), drawn from a per-epoch permutation of [0, n).
+std::vector<int64_t> sample_indices(int64_t n,
+                                    int batch_size,
+                                    uint64_t seed,
+                                    int64_t step,
+                                    int micro,
+                                    int micro_per_step);
+
+}  // namespace apportion

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Config parsing tests: data-driven over tests/data/configs/<case>/{config.json, expected.txt}
+// (a valid parse summary or the expected error substring), plus overrides and flattening.
+#include <QDir>
+#include <QtTest/QtTest>
+
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+
+using namespace apportion;
+
+class TestConfig : public QObject {
+  Q_OBJECT
+
+ private:
+  static std::string summary(const ExperimentConfig& c) {
+    const auto& a = *c.adapters;
+    return "OK " + a.method + " " + c.allocation.method + " top_k=" + std::to_string(a.top_k) +
+           " r=" + std::to_string(a.r) + " steps=" + std::to_string(c.train.steps);
+  }
+  static QString dataDir() {
+    return qEnvironmentVariable("AP_TEST_DATA", QStringLiteral(AP_SOURCE_DIR "/tests/data")) +
+           QStringLiteral("/configs");
+  }
+
+ private Q_SLOTS:
+  void cases_data() {
+    QTest::addColumn<QString>("dir");
+    const QDir root(dataDir());
+    QVERIFY2(root.exists(), qPrintable(QStringLiteral("missing ") + root.path()));
+    const auto entries = root.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name);
+    QVERIFY(entries.size() >= 10);
+    for (const auto& name : entries) QTest::newRow(qPrintable(name)) << root.filePath(name);
+  }
+
+  void cases() {
+    QFETCH(QString, dir);
+    QFile expectedFile(dir + QStringLiteral("/expected.txt"));
+    QVERIFY(expectedFile.open(QIODevice::ReadOnly));
+    const std::string expected = QString::fromUtf8(expectedFile.readAll()).trimmed().toStdString();
+    const std::string path = (dir + QStringLiteral("/config.json")).toStdString();
+    std::string actual;
+    try {
+      actual = summary(ExperimentConfig::from_json(load_json_file(path)));
+    } catch (const ConfigError& e) {
+      actual = e.what();
+    }
+    if (expected.rfind("OK ", 0) == 0) {
+      QCOMPARE(QString::fromStdString(actual), QString::fromStdString(expected));
+    } else {
+      QVERIFY2(actual.find(expected) != std::string::npos,
+               qPrintable(QStringLiteral("expected error containing '%1', got '%2'")
+                              .arg(QString::fromStdString(expected), QString::fromStdString(actual))));
+    }
+  }
+
+  void syntaxErrorNamesFileAndLine() {
+    const std::string path = (dataDir() + QStringLiteral("/syntax_error/config.json")).toStdString();
+    try {
+      load_json_file(path);
+      QFAIL("no error");
+    } catch (const ConfigError& e) {
+      const std::string msg = e.what();
+      QVERIFY2(msg.find(path + ":1:") == 0, e.what());
+    }
+  }
+
+  void missingFileIsClear() {
+    try {
+      load_json_file("/nonexistent/x.json");
+      QFAIL("no error");
+    } catch (const ConfigError& e) {
+      QVERIFY(std::string(e.what()).find("/nonexistent/x.json: cannot open") == 0);
+    }
+  }
+
+  void overridesPatchBeforeParsing() {
+    nlohmann::json j = nlohmann::json::parse(
+        R"({"backbone": {"path": "b"}, "adapters": {"top_k": 2}, "allocation": {"method": "mola", "preset": "8642"}})");
+    apply_overrides(j, {"train.lr=3e-4", "adapters.top_k=1", "allocation.preset=2468",
+                        "train.schedule=linear"});
+    const auto c = ExperimentConfig::from_json(j);
+    QCOMPARE(c.train.lr, 3e-4);
+    QCOMPARE(c.adapters->top_k, 1);
+    QCOMPARE(QString::fromStdString(c.allocation.preset), QStringLiteral("2468"));
+    QCOMPARE(QString::fromStdString(c.train.schedule), QStringLiteral("linear"));
+  }
+
+  void overrideErrors() {
+    nlohmann::json j = {{"backbone", {{"path", "b"}}}};
+    QVERIFY_THROWS_EXCEPTION(ConfigError, apply_overrides(j, {"novalue"}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, apply_overrides(j, {"backbone.path.x=1"}));
+    apply_overrides(j, {"adapters.top_k=\"two\""});
+    try {
+      ExperimentConfig::from_json(j);
+      QFAIL("no error");
+    } catch (const ConfigError& e) {
+      QVERIFY2(std::string(e.what()).find("adapters.top_k: must be an integer") == 0, e.what());
+    }
+  }
+
+  void roundTripThroughToJson() {
+    nlohmann::json j = nlohmann::json::parse(
+        R"({"name": "x", "backbone": {"path": "b"}, "adapters": {"method": "moe_lora", "num_experts": 6, "top_k": 3, "balance": {"coef": 0.01, "scope": "module"}}, "seed": 5})");
+    const auto c = ExperimentConfig::from_json(j);
+    const auto c2 = ExperimentConfig::from_json(c.to_json());
+    QCOMPARE(c2.to_json().dump(), c.to_json().dump());
+    QCOMPARE(c2.adapters->num_experts, 6);
+    QCOMPARE(c2.adapters->balance.coef, 0.01);
+    QCOMPARE(c2.seed, uint64_t{5});
+  }
+
+  void flattenGivesDottedParams() {
+    const auto flat = flatten_json(nlohmann::json::parse(R"({"a": {"b": 1, "c": "s", "d": [1,2]}})"));
+    QCOMPARE(flat.size(), size_t{3});
+    QCOMPARE(QString::fromStdString(flat.at("a.b")), QStringLiteral("1"));
+    QCOMPARE(QString::fromStdString(flat.at("a.c")), QStringLiteral("s"));
+    QCOMPARE(QString::fromStdString(flat.at("a.d")), QStringLiteral("[1,2]"));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "tst_config.moc"

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Fails (FATAL_ERROR) when a file under core/ includes a Qt or QCustomPlot header, or a file under
+# ui/ or app/gui/ includes a LibTorch header (torch/, ATen/, c10/). Usage: cmake -DSOURCE_DIR=… -P
+set(violations "")
+file(GLOB_RECURSE core_files "${SOURCE_DIR}/core/*.h" "${SOURCE_DIR}/core/*.cpp")
+foreach(f IN LISTS core_files)
+  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](Q[A-Za-z]|qcustomplot)")
+  if(hits)
+    list(APPEND violations "${f}: ${hits}")
+  endif()
+endforeach()
+file(GLOB_RECURSE gui_files "${SOURCE_DIR}/ui/*.h" "${SOURCE_DIR}/ui/*.cpp"
+     "${SOURCE_DIR}/app/gui/*.h" "${SOURCE_DIR}/app/gui/*.cpp")
+foreach(f IN LISTS gui_files)
+  file(STRINGS "${f}" hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"](torch/|ATen/|c10/)")
+  if(hits)
+    list(APPEND violations "${f}: ${hits}")
+  endif()
+endforeach()
+list(LENGTH core_files n_core)
+list(LENGTH gui_files n_gui)
+if(violations)
+  string(REPLACE ";" "\n  " msg "${violations}")
+  message(FATAL_ERROR "Layering violated (core must not include Qt; ui/app/gui must not include "
+                      "LibTorch):\n  ${msg}")
+endif()
+if(n_core EQUAL 0)
+  message(FATAL_ERROR "No files found under ${SOURCE_DIR}/core: wrong SOURCE_DIR?")
+endif()
+message(STATUS "layering ok: ${n_core} core files, ${n_gui} GUI files checked")
