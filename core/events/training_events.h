@@ -83,7 +83,9 @@ struct ArtifactWritten {
 struct ProgressPoint {
   int64_t step = 0;
   int64_t total_steps = 0;
-  double elapsed_s = 0.0;
+  double elapsed_s = 0.0;          ///< since this process started training
+  int64_t steps_this_session = 0;  ///< steps done by this process (for the ETA after a resume)
+  double loss = 0.0;               ///< training loss of this step
 };
 
 /// The run ended.

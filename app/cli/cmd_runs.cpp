@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `apportion runs`, `show`, `export --csv` and `tasks`: read-only views of a workspace.
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "app/cli/exit_codes.h"
+#include "core/common/error.h"
+#include "core/data/task_suite.h"
+#include "core/store/run_reader.h"
+
+namespace apportion::cli {
+namespace fs = std::filesystem;
+
+std::string default_db_path() { return "apportion-workspace/workspace.sqlite"; }
+
+void print_error(const std::string& message, const std::string& hint) {
+  std::cerr << "error: " << message << std::endl;
+  if (!hint.empty()) std::cerr << "---> HINT: " << hint << std::endl;
+}
+
+namespace {
+
+RunReader open_reader(const std::string& db_path) {
+  const std::string path = db_path.empty() ? default_db_path() : db_path;
+  if (!fs::exists(path)) {
+    throw StoreError(path + ": no such workspace database (pass --db PATH; `apportion train` "
+                            "creates one)");
+  }
+  return RunReader(path);
+}
+
+std::string fmt_metric(const Run& r, const std::string& key) {
+  auto it = r.latest_metrics.find(key);
+  if (it == r.latest_metrics.end()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", it->second);
+  return buf;
+}
+
+std::string fmt_time(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", std::localtime(&t));
+  return buf;
+}
+
+nlohmann::json run_json(const Run& r) {
+  nlohmann::json j;
+  j["run_id"] = r.run_id;
+  j["name"] = r.name;
+  j["experiment"] = r.experiment_name;
+  j["status"] = to_string(r.status);
+  j["method"] = r.allocation_method;
+  j["start_ms"] = r.start_ms;
+  if (r.end_ms) j["end_ms"] = *r.end_ms;
+  j["seed"] = r.seed;
+  j["device"] = r.device;
+  j["tags"] = r.tags;
+  nlohmann::json latest = nlohmann::json::object();
+  for (const auto& [k, v] : r.latest_metrics) latest[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(std::to_string(v));
+  j["latest_metrics"] = latest;
+  return j;
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+int run_list_runs(const std::string& db_path, bool as_json) {
+  const RunReader reader = open_reader(db_path);
+  const auto runs = reader.list_runs();
+  if (as_json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : runs) all.push_back(run_json(r));
+    std::cout << all.dump(2) << std::endl;
+    return kExitFinished;
+  }
+  std::printf("%-10s %-9s %-22s %-9s %7s %10s %8s  %s\n", "RUN", "STATUS", "NAME", "METHOD", "STEP",
+              "LOSS", "EVAL_ACC", "STARTED");
+  for (const auto& r : runs) {
+    auto step_it = r.latest_steps.find("train/loss");
+    const long step = step_it == r.latest_steps.end() ? 0 : static_cast<long>(step_it->second);
+    std::printf("%-10s %-9s %-22.22s %-9s %7ld %10s %8s  %s\n", r.run_id.substr(0, 8).c_str(),
+                to_string(r.status), r.name.c_str(), r.allocation_method.c_str(), step,
+                fmt_metric(r, "train/loss").c_str(), fmt_metric(r, "eval/acc").c_str(),
+                fmt_time(r.start_ms).c_str());
+  }
+  if (runs.empty()) std::printf("(no runs yet)\n");
+  return kExitFinished;
+}
+
+int run_show(const std::string& db_path, const std::string& run, bool as_json) {
+  const RunReader reader = open_reader(db_path);
+  const auto r = reader.find_run(run);
+  if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
+  nlohmann::json j = run_json(*r);
+  j["config"] = nlohmann::json::parse(r->config_json);
+  j["matrix_keys"] = reader.matrix_keys(r->run_id);
+  nlohmann::json arts = nlohmann::json::array();
+  for (const auto& a : reader.artifacts(r->run_id)) {
+    arts.push_back({{"kind", a.kind}, {"path", a.path}, {"step", a.step}, {"bytes", a.bytes}});
+  }
+  j["artifacts"] = arts;
+  if (as_json) {
+    std::cout << j.dump(2) << std::endl;
+    return kExitFinished;
+  }
+  std::cout << "run        " << r->run_id << "\nname       " << r->name << "\nexperiment "
+            << r->experiment_name << "\nstatus     " << to_string(r->status) << "\nmethod     "
+            << r->allocation_method << "\nstarted    " << fmt_time(r->start_ms) << "\n";
+  std::cout << "\nlatest metrics:\n";
+  for (const auto& [k, v] : r->latest_metrics) {
+    std::cout << "  " << k << " = " << v << " (step " << r->latest_steps.at(k) << ")\n";
+  }
+  std::cout << "\ntags:\n";
+  for (const auto& [k, v] : r->tags) std::cout << "  " << k << " = " << v << "\n";
+  std::cout << "\nmatrix records: " << j["matrix_keys"].dump() << "\nartifacts: " << arts.dump()
+            << "\n\nconfig:\n" << j["config"].dump(2) << std::endl;
+  return kExitFinished;
+}
+
+int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir) {
+  const RunReader reader = open_reader(db_path);
+  const auto r = reader.find_run(run);
+  if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
+  fs::create_directories(dir);
+  std::ofstream metrics(fs::path(dir) / "metrics.csv");
+  metrics << "key,step,value,wall_ms\n";
+  metrics.precision(9);
+  for (const auto& key : reader.metric_keys(r->run_id)) {
+    const auto s = reader.metric_series(r->run_id, key);
+    for (size_t i = 0; i < s.steps.size(); ++i) {
+      metrics << key << "," << s.steps[i] << "," << s.values[i] << "," << s.wall_ms[i] << "\n";
+    }
+  }
+  std::ofstream params(fs::path(dir) / "params.csv");
+  params << "key,value\n";
+  for (const auto& [k, v] : r->params) params << csv_escape(k) << "," << csv_escape(v) << "\n";
+  std::ofstream matrices(fs::path(dir) / "matrices.csv");
+  matrices << "key,step,axes,index,value\n";
+  for (const auto& key : reader.matrix_keys(r->run_id)) {
+    for (int64_t step : reader.matrix_steps(r->run_id, key)) {
+      const auto m = reader.matrix(r->run_id, key, step);
+      if (!m) continue;
+      for (size_t i = 0; i < m->values.size(); ++i) {
+        // index as a flat row-major position; shape is recoverable from axes + `show`.
+        std::string idx;
+        size_t rest = i;
+        for (size_t d = m->shape.size(); d-- > 0;) {
+          const auto n = static_cast<size_t>(m->shape[d]);
+          idx = std::to_string(rest % n) + (idx.empty() ? "" : ":" + idx);
+          rest /= n;
+        }
+        matrices << key << "," << step << "," << csv_escape(m->axes) << "," << idx << ","
+                 << m->values[i] << "\n";
+      }
+    }
+  }
+  std::cerr << "wrote metrics.csv, params.csv, matrices.csv to " << dir << std::endl;
+  return kExitFinished;
+}
+
+int run_list_tasks() {
+  for (const auto& t : builtin_tasks()) {
+    std::cout << t.name << "\n  tests:  " << t.tests << "\n  layers: " << t.layer_hint << "\n\n";
+  }
+  return kExitFinished;
+}
+
+}  // namespace apportion::cli

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `apportion train` / `apportion pretrain`: config → run row → Trainer → store + stdout.
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "app/cli/console_sinks.h"
+#include "app/cli/exit_codes.h"
+#include "app/cli/stop_signals.h"
+#include "core/common/error.h"
+#include "core/common/uuid.h"
+#include "core/store/run_reader.h"
+#include "core/store/run_store.h"
+#include "core/train/trainer.h"
+
+namespace apportion::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Prepared {
+  nlohmann::json json;
+  ExperimentConfig cfg;
+  std::string run_id;
+};
+
+/// Reads the config (or the resumed run's stored config) and applies overrides.
+Prepared prepare(const TrainArgs& args, const std::string& db_path) {
+  Prepared p;
+  if (!args.resume.empty()) {
+    if (!fs::exists(db_path)) throw ConfigError(db_path + ": no such workspace to resume from");
+    RunReader reader(db_path);
+    const auto run = reader.find_run(args.resume);
+    if (!run) {
+      throw ConfigError("--resume " + args.resume + ": no run with that id (prefix) in " +
+                        db_path + "; list them with `apportion runs --db " + db_path + "`");
+    }
+    if (run->status == RunStatus::Finished) {
+      throw ConfigError("--resume " + args.resume + ": run " + run->run_id +
+                        " already FINISHED; raise train.steps with --set to extend it");
+    }
+    p.run_id = run->run_id;
+    p.json = nlohmann::json::parse(run->config_json);
+    if (!args.config_path.empty()) {
+      const auto given = ExperimentConfig::from_json(load_json_file(args.config_path)).to_json();
+      if (given != p.json) {
+        throw ConfigError(args.config_path + ": differs from the config stored with run " +
+                          run->run_id + "; resume without CONFIG to use the stored one");
+      }
+    }
+  } else {
+    if (args.config_path.empty()) throw ConfigError("CONFIG is required (an experiment JSON)");
+    p.json = load_json_file(args.config_path);
+    p.run_id = make_uuid_hex();
+  }
+  apply_overrides(p.json, args.overrides);
+  if (args.max_steps > 0) p.json["train"]["steps"] = args.max_steps;
+  p.cfg = ExperimentConfig::from_json(p.json);
+  if (args.pretrain && !p.cfg.is_pretraining()) {
+    throw ConfigError("adapters: `apportion pretrain` takes a config without adapters (it trains "
+                      "the whole backbone); use `apportion train` for adapter fine-tuning");
+  }
+  if (!args.pretrain && p.cfg.is_pretraining()) {
+    throw ConfigError("adapters: missing — this is a pretraining config; run it with "
+                      "`apportion pretrain`, or add an adapters section");
+  }
+  p.json = p.cfg.to_json();  // the stored form: every default written out
+  return p;
+}
+
+int exit_code_for(RunStatus status) {
+  switch (status) {
+    case RunStatus::Finished:
+      return kExitFinished;
+    case RunStatus::Killed:
+      return kExitKilled;
+    default:
+      return kExitFailed;
+  }
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
+  Prepared p;
+  try {
+    p = prepare(args, db_path);
+  } catch (const Error& e) {
+    print_error(e.what(), "check the config; `apportion train --help` lists the options");
+    return kExitUsage;
+  }
+  const fs::path db_abs = fs::absolute(db_path);
+  fs::create_directories(db_abs.parent_path());
+  const bool json_mode =
+      args.progress == "json" || (args.progress == "auto" && !::isatty(STDOUT_FILENO));
+
+  std::unique_ptr<RunStore> store;
+  try {
+    store = std::make_unique<RunStore>(db_abs.string());
+  } catch (const Error& e) {
+    print_error(e.what(), "pass another --db, or move the damaged file away");
+    return kExitUsage;
+  }
+  StdoutJsonSink json_sink(p.run_id, db_abs.string());
+  TerminalSink terminal_sink;
+  const std::string run_id = p.run_id;
+  if (json_mode) {
+    store->set_commit_listener([&json_sink, run_id](const std::string& id, int64_t step) {
+      if (id == run_id) json_sink.committed(step);
+    });
+  }
+  RunStoreSink store_sink(*store);
+  std::vector<EventSink*> sinks{&store_sink};
+  if (json_mode) {
+    sinks.push_back(&json_sink);
+  } else if (args.progress != "none") {
+    sinks.push_back(&terminal_sink);
+  }
+  FanoutSink sink(sinks);
+
+  StopSource stop;
+  install_stop_signals(stop);
+  TrainOptions opt;
+  opt.run_id = p.run_id;
+  opt.run_name = args.name;
+  opt.workspace_dir = db_abs.parent_path().string();
+  opt.run_dir = (db_abs.parent_path() / "runs" / p.run_id).string();
+  opt.config_json = p.json.dump();
+  opt.resume = !args.resume.empty();
+  opt.stop_after_step = args.stop_after;
+  opt.threads = args.threads;
+
+  TrainResult result;
+  try {
+    result = Trainer().run(p.cfg, opt, sink, StopToken(stop));
+  } catch (const std::exception& e) {
+    // Thrown before the run row exists (backbone missing, bad checkpoint, …).
+    print_error(e.what());
+    if (json_mode) json_sink.status(RunStatus::Failed, e.what(), kExitUsage);
+    return kExitUsage;
+  }
+  store->flush();
+  const int code = exit_code_for(result.status);
+  if (json_mode) json_sink.status(result.status, result.message, code);
+  if (result.status == RunStatus::Failed) print_error("run " + p.run_id + " FAILED: " + result.message);
+  if (!json_mode) {
+    std::cerr << "run " << p.run_id << " " << to_string(result.status) << " at step "
+              << result.last_step << "; workspace " << db_abs.string() << std::endl;
+  }
+  return code;
+}
+
+}  // namespace apportion::cli

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The subcommands of `apportion`, each registered on the CLI11 app and run after parsing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace apportion::cli {
+
+/// Options of `train` and `pretrain`.
+struct TrainArgs {
+  std::string config_path;
+  std::string db_path;
+  std::vector<std::string> overrides;
+  int64_t max_steps = -1;
+  int64_t stop_after = -1;
+  std::string resume;
+  std::string progress = "auto";
+  std::string name;
+  int threads = 0;
+  bool pretrain = false;
+};
+
+/// Runs `train`/`pretrain`; returns the exit code.
+int run_train(const TrainArgs& args);
+
+/// `runs [--db] [--json]`
+int run_list_runs(const std::string& db_path, bool as_json);
+/// `show RUN [--db] [--json]`
+int run_show(const std::string& db_path, const std::string& run, bool as_json);
+/// `export RUN --csv DIR [--db]`
+int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir);
+/// `tasks`: the built-in task suite's documentation.
+int run_list_tasks();
+
+/// Default workspace database when --db is not given.
+std::string default_db_path();
+/// Prints "error: …" and a hint line to stderr.
+void print_error(const std::string& message, const std::string& hint = "");
+
+}  // namespace apportion::cli

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `apportion`: the headless CLI (train, pretrain, runs, show, export, tasks). Parses arguments
+// with CLI11, dispatches to the subcommands and maps errors to documented exit codes.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "app/cli/exit_codes.h"
+#include "core/common/error.h"
+#include "core/common/version.h"
+
+using namespace apportion::cli;
+
+namespace {
+
+const char* kFooter = R"(Exit codes:
+  0  FINISHED (or the command succeeded)
+  1  FAILED   (the run failed: NaN/Inf loss, an error during training)
+  2  usage, config or input error before a run row exists
+  3  KILLED   (stopped by SIGTERM/SIGINT; a checkpoint was written, resume with --resume RUN)
+
+Workspace: the folder holding the database (--db, default ./apportion-workspace/workspace.sqlite).
+Relative paths in configs (backbone.path) are resolved against it; runs write runs/<run_id>/.
+Examples:
+  apportion pretrain experiments/pretrain-tiny.json --db ws/workspace.sqlite
+  apportion train experiments/mola-2468.json --db ws/workspace.sqlite --set train.lr=1e-3
+  apportion runs --db ws/workspace.sqlite
+)";
+
+void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
+  auto* config = cmd->add_option("CONFIG", args.config_path, "experiment JSON file");
+  if (config_required) config->required();
+  cmd->add_option("--db", args.db_path, "workspace database (created if missing)");
+  cmd->add_option("--set", args.overrides, "override a config field: key=value (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--max-steps", args.max_steps, "set train.steps (total optimiser steps)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--stop-after", args.stop_after,
+                  "stop like SIGTERM after this step (checkpoint, KILLED); resume later")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--progress", args.progress,
+                  "stdout: auto (bar on a terminal, else JSON lines), json, bar, none")
+      ->check(CLI::IsMember({"auto", "json", "bar", "none"}));
+  cmd->add_option("--name", args.name, "run name shown in the run table");
+  cmd->add_option("--threads", args.threads, "torch intra-op threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Apportion: LoRA mixture-of-experts fine-tuning workbench (headless CLI)",
+               "apportion"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", std::string("apportion ") + apportion::kVersion);
+  app.require_subcommand(1);
+
+  TrainArgs train_args;
+  auto* train = app.add_subcommand("train", "fine-tune adapters (LoRA, LoRA-MoE) on a backbone");
+  add_train_options(train, train_args, false);
+  train->add_option("--resume", train_args.resume,
+                    "continue a stopped run (id or unique prefix) from its checkpoint");
+  train->callback([&] {
+    if (train_args.config_path.empty() && train_args.resume.empty()) {
+      throw CLI::RequiredError("CONFIG (or --resume RUN)");
+    }
+  });
+
+  TrainArgs pretrain_args;
+  pretrain_args.pretrain = true;
+  auto* pretrain =
+      app.add_subcommand("pretrain", "train a small backbone from scratch on the built-in corpus");
+  add_train_options(pretrain, pretrain_args, true);
+
+  std::string db_path, run_id, csv_dir;
+  bool as_json = false;
+  auto* runs = app.add_subcommand("runs", "list the runs of a workspace");
+  runs->add_option("--db", db_path, "workspace database");
+  runs->add_flag("--json", as_json, "print JSON instead of a table");
+  auto* show = app.add_subcommand("show", "show one run: config, tags, latest metrics, artifacts");
+  show->add_option("RUN", run_id, "run id or unique prefix")->required();
+  show->add_option("--db", db_path, "workspace database");
+  show->add_flag("--json", as_json, "print JSON");
+  auto* exp = app.add_subcommand("export", "export a run's metrics, params and matrices");
+  exp->add_option("RUN", run_id, "run id or unique prefix")->required();
+  exp->add_option("--db", db_path, "workspace database");
+  exp->add_option("--csv", csv_dir, "folder for the CSV files")->required();
+  auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitFinished : kExitUsage;
+  }
+
+  try {
+    if (train->parsed()) return run_train(train_args);
+    if (pretrain->parsed()) return run_train(pretrain_args);
+    if (runs->parsed()) return run_list_runs(db_path, as_json);
+    if (show->parsed()) return run_show(db_path, run_id, as_json);
+    if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
+    if (tasks->parsed()) return run_list_tasks();
+  } catch (const apportion::Error& e) {
+    print_error(e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    print_error(std::string("unexpected: ") + e.what(),
+                "please report this with the command line that caused it");
+    return kExitFailed;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The pretraining corpus of the tiny backbone: short documents (at most kMaxDocumentBytes) that
+// write out the whole fact base in paraphrases, many times over, mixed with arithmetic lines
+// and key=value lines so the backbone learns the alphabet and formats of the task suite.
+#include <algorithm>
+#include <utility>
+
+#include "core/common/error.h"
+#include "core/data/task_generators.h"
+#include "core/data/task_suite.h"
+
+namespace apportion {
+
+namespace {
+
+constexpr size_t kMaxDocumentBytes = 90;
+
+/// Endless stream of fact sentences: the facts in a shuffled order (reshuffled each pass),
+/// each written with a randomly chosen paraphrase.
+class FactSentenceStream {
+ public:
+  FactSentenceStream(std::vector<Fact> facts, SplitMix64& rng)
+      : facts_(std::move(facts)), rng_(rng), cursor_(facts_.size()) {}
+
+  const std::string& peek() {
+    if (pending_.empty()) {
+      if (cursor_ == facts_.size()) {
+        rng_.shuffle(facts_);
+        cursor_ = 0;
+      }
+      const std::vector<std::string> sentences = fact_sentences(facts_[cursor_++]);
+      pending_ = sentences[static_cast<size_t>(rng_.uniform(sentences.size()))];
+    }
+    return pending_;
+  }
+  std::string take() {
+    peek();
+    return std::exchange(pending_, std::string());
+  }
+
+ private:
+  std::vector<Fact> facts_;
+  SplitMix64& rng_;
+  size_t cursor_;
+  std::string pending_;
+};
+
+/// Joins pieces with spaces while the document stays within the byte limit.
+void append_if_fits(std::string& doc, const std::string& piece) {
+  if (doc.size() + 1 + piece.size() <= kMaxDocumentBytes) {
+    doc += " " + piece;
+  }
+}
+
+std::string arithmetic_document(SplitMix64& rng) {
+  const Example first = random_equation(rng);
+  std::string doc = first.prompt + first.answer;
+  const int more = rng.range(2, 5);
+  for (int i = 0; i < more; ++i) {
+    const Example eq = random_equation(rng);
+    append_if_fits(doc, eq.prompt + eq.answer);
+  }
+  return doc;
+}
+
+/// Key=value pairs, then some of them repeated (teaches the copy/induction pattern of lookup).
+std::string key_value_document(SplitMix64& rng) {
+  KeyValueLine line = random_key_values(rng, rng.range(3, 5));
+  std::string doc = line.text;
+  rng.shuffle(line.pairs);
+  const int repeats = rng.range(2, 3);
+  for (int i = 0; i < repeats; ++i) {
+    const auto& [key, value] = line.pairs[static_cast<size_t>(i)];
+    append_if_fits(doc, key + "=" + value);
+  }
+  return doc;
+}
+
+}  // namespace
+
+std::vector<std::string> make_pretraining_corpus(const DataConfig& cfg, int num_documents) {
+  AP_CHECK_AS(ConfigError, num_documents >= 0, "pretraining corpus: num_documents must be >= 0, "
+              "got ", num_documents);
+  // One sequential stream, so the first k documents of a larger corpus equal a corpus of k.
+  SplitMix64 rng(derive_seed(cfg.seed, "pretraining_corpus"));
+  FactSentenceStream facts(make_fact_base(cfg.seed), rng);
+  std::vector<std::string> docs;
+  docs.reserve(static_cast<size_t>(num_documents));
+  for (int i = 0; i < num_documents; ++i) {
+    const int kind = i % 10;  // 7 in 10 documents are facts, 2 arithmetic, 1 key=value
+    if (kind < 7) {
+      std::string doc = facts.take();
+      for (int s = 1; s < 3 && doc.size() + 1 + facts.peek().size() <= kMaxDocumentBytes; ++s) {
+        doc += " " + facts.take();
+      }
+      docs.push_back(std::move(doc));
+    } else if (kind < 9) {
+      docs.push_back(arithmetic_document(rng));
+    } else {
+      docs.push_back(key_value_document(rng));
+    }
+  }
+  return docs;
+}
+
+}  // namespace apportion

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Checkpoint save/load over torch::serialize archives, with magic, version and RNG state.
+#include "core/train/checkpointer.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/common/error.h"
+
+namespace apportion {
+namespace {
+
+/// "APCK" as an integer: marks our checkpoints.
+constexpr int64_t kCheckpointMagic = 0x4150434b;
+
+std::string tensor_key(const std::string& name) {
+  // Archive keys may not contain '.', which separates nested archives.
+  std::string key = "param/";
+  for (char c : name) key.push_back(c == '.' ? '|' : c);
+  return key;
+}
+
+}  // namespace
+
+int64_t save_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer,
+                        int64_t step) {
+  torch::serialize::OutputArchive archive;
+  archive.write("magic", torch::tensor(kCheckpointMagic, torch::kInt64));
+  archive.write("version", torch::tensor(kCheckpointVersion, torch::kInt64));
+  archive.write("step", torch::tensor(step, torch::kInt64));
+  for (const auto& [name, tensor] : trainable) {
+    archive.write(tensor_key(name), tensor.detach().cpu(), /*is_buffer=*/true);
+  }
+  torch::serialize::OutputArchive optim_archive;
+  optimizer.save(optim_archive);
+  archive.write("optimizer", optim_archive);
+  auto generator = at::detail::getDefaultCPUGenerator();
+  at::Tensor rng_state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    rng_state = generator.get_state();
+  }
+  archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
+
+  const std::string temp = path + ".tmp";
+  archive.save_to(temp);
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) throw CheckpointError(path + ": cannot write checkpoint: " + ec.message());
+  return static_cast<int64_t>(std::filesystem::file_size(path));
+}
+
+int64_t load_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer) {
+  if (!std::filesystem::exists(path)) {
+    throw CheckpointError(path + ": no checkpoint to resume from (the run never reached its "
+                                 "first checkpoint); start a new run instead");
+  }
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": not a readable checkpoint (truncated or corrupted?): " +
+                          e.msg());
+  }
+  auto read_scalar = [&](const char* key) {
+    torch::Tensor t;
+    try {
+      archive.read(key, t);
+    } catch (const c10::Error&) {
+      throw CheckpointError(path + ": missing '" + key + "' — not an Apportion checkpoint");
+    }
+    return t.item<int64_t>();
+  };
+  if (read_scalar("magic") != kCheckpointMagic) {
+    throw CheckpointError(path + ": wrong magic number — not an Apportion checkpoint");
+  }
+  const int64_t version = read_scalar("version");
+  if (version != kCheckpointVersion) {
+    throw CheckpointError(path + ": checkpoint format " + std::to_string(version) +
+                          " is not supported by this build (format " +
+                          std::to_string(kCheckpointVersion) + "); use the matching apportion");
+  }
+  const int64_t step = read_scalar("step");
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, tensor] : trainable) {
+    torch::Tensor stored;
+    try {
+      archive.read(tensor_key(name), stored, /*is_buffer=*/true);
+    } catch (const c10::Error&) {
+      throw CheckpointError(path + ": tensor '" + name +
+                            "' is missing — the checkpoint belongs to another configuration");
+    }
+    if (stored.sizes() != tensor.sizes()) {
+      throw CheckpointError(path + ": tensor '" + name + "' has shape " +
+                            c10::str(stored.sizes()) + ", the model expects " +
+                            c10::str(tensor.sizes()));
+    }
+    tensor.copy_(stored);
+  }
+  try {
+    torch::serialize::InputArchive optim_archive;
+    archive.read("optimizer", optim_archive);
+    optimizer.load(optim_archive);
+    torch::Tensor rng_state;
+    archive.read("rng_cpu", rng_state, /*is_buffer=*/true);
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng_state);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path + ": optimiser or RNG state unreadable: " + e.msg());
+  }
+  return step;
+}
+
+}  // namespace apportion

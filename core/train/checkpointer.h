@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Training checkpoints: trainable tensors by name, optimiser state, step and the CPU RNG state,
+// in one torch archive with a magic number and format version. Written atomically (temp file +
+// rename), so a crash mid-write keeps the last good checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <ATen/Tensor.h>
+#include <torch/optim/optimizer.h>
+
+namespace apportion {
+
+/// Format version written into every checkpoint.
+inline constexpr int64_t kCheckpointVersion = 1;
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+/// Writes `path` (atomically). Returns the file size in bytes.
+int64_t save_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer,
+                        int64_t step);
+
+/// Restores trainable tensors (in place, by name), the optimiser state and the RNG; returns the
+/// step. Throws CheckpointError naming the file and the problem (missing, wrong magic/version,
+/// a tensor missing or of another shape).
+int64_t load_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer);
+
+}  // namespace apportion

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Backbone loading / random init, freezing and adapter injection for a run.
+#include "core/train/model_builder.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <set>
+
+#include "core/common/error.h"
+#include "core/train/trainer.h"
+
+namespace apportion {
+
+BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace_dir) {
+  torch::manual_seed(cfg.seed);
+  BuiltModel built;
+  if (!cfg.backbone.path.empty()) {
+    const std::string dir = resolve_workspace_path(workspace_dir, cfg.backbone.path);
+    if (!std::filesystem::exists(std::filesystem::path(dir) / "config.json")) {
+      throw ModelError("backbone.path: " + dir +
+                       " has no config.json. Train the tiny backbone first with "
+                       "`apportion pretrain experiments/pretrain-tiny.json --db <workspace>.sqlite`"
+                       ", or point backbone.path at an HF model folder");
+    }
+    built.model = load_pretrained(dir);
+  } else {
+    built.model = TransformerLM(LlamaConfig::from_json(cfg.backbone.config, "backbone.config"));
+  }
+  built.shape = built.model->config().shape();
+
+  if (cfg.adapters) {
+    built.model->freeze_backbone();
+    built.allocation = plan_allocation(cfg, built.shape);
+    built.adapters = inject_adapters(built.model, *cfg.adapters, built.allocation);
+    built.trainable = built.adapters->named_parameters();
+  } else {
+    for (const auto& p : built.model->named_parameters()) {
+      built.trainable.emplace_back(p.key(), p.value());
+    }
+  }
+  for (const auto& [name, t] : built.trainable) built.trainable_count += t.numel();
+  for (const auto& p : built.model->parameters()) built.total_count += p.numel();
+  assert_only_trainable_require_grad(built);
+  return built;
+}
+
+void assert_only_trainable_require_grad(BuiltModel& built) {
+  std::set<const void*> trainable;
+  for (const auto& [name, t] : built.trainable) trainable.insert(t.unsafeGetTensorImpl());
+  for (const auto& p : built.model->named_parameters()) {
+    const bool is_trainable = trainable.count(p.value().unsafeGetTensorImpl()) > 0;
+    if (is_trainable != p.value().requires_grad()) {
+      throw Error("internal: parameter " + p.key() +
+                  (is_trainable ? " is trainable but does not require grad"
+                                : " is frozen backbone but requires grad"));
+    }
+  }
+}
+
+}  // namespace apportion

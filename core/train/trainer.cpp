@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The training loop: data → forward → loss (+ balance loss) → backward (accumulated) → clip →
+// AdamW step; scalar and matrix logging, evaluation, checkpoints, stop and NaN handling.
+#include "core/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "core/common/clock.h"
+#include "core/common/error.h"
+#include "core/data/batcher.h"
+#include "core/tensor/safetensors.h"
+#include "core/train/evaluator.h"
+#include "core/train/lr_schedule.h"
+#include "core/train/model_builder.h"
+#include "core/train/train_records.h"
+
+namespace apportion {
+namespace fs = std::filesystem;
+
+std::string torch_version_string() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string resolve_workspace_path(const std::string& workspace_dir, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(workspace_dir.empty() ? "." : workspace_dir) / path).lexically_normal().string();
+}
+
+struct Trainer::Impl {
+  const ExperimentConfig* cfg = nullptr;
+  const TrainOptions* opt = nullptr;
+  EventSink* sink = nullptr;
+  StopToken stop;
+  int64_t resumed_step = 0;
+  BuiltModel built;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  TaskSuite suite;                      // fine-tuning data
+  std::vector<std::string> corpus;      // pretraining data
+  std::vector<std::string> eval_corpus;
+  std::unique_ptr<Batcher> batcher;
+  std::unique_ptr<Batcher> eval_batcher;
+  std::vector<std::string> modules;     // module axis of the records
+  std::string checkpoint_path;
+
+  void metric(const std::string& key, int64_t step, double value) {
+    sink->on_metric(MetricPoint{key, step, value, now_ms()});
+  }
+  void log(const std::string& level, const std::string& text) {
+    sink->on_log(LogLine{level, text});
+  }
+
+  void prepare_data() {
+    const DataConfig& d = cfg->data;
+    const bool pretrain = cfg->is_pretraining();
+    batcher = std::make_unique<Batcher>(d.max_seq_len, pretrain ? true : d.train_on_inputs);
+    eval_batcher = std::make_unique<Batcher>(d.max_seq_len, false);
+    if (pretrain) {
+      auto docs = make_pretraining_corpus(d, d.train_examples + d.eval_examples);
+      eval_corpus.assign(docs.end() - d.eval_examples, docs.end());
+      docs.resize(static_cast<size_t>(d.train_examples));
+      corpus = std::move(docs);
+    } else {
+      suite = make_task_suite(d);
+    }
+  }
+
+  RunStarted run_started() const {
+    RunStarted e;
+    e.run_id = opt->run_id;
+    e.experiment_name = cfg->name.empty() ? "default" : cfg->name;
+    e.run_name = opt->run_name.empty() ? e.experiment_name : opt->run_name;
+    e.config_json = opt->config_json;
+    e.allocation_method = cfg->is_pretraining()          ? "pretrain"
+                          : cfg->adapters->method == "lora" ? "lora"
+                                                            : cfg->allocation.method;
+    e.seed = cfg->seed;
+    e.device = cfg->train.device;
+    e.torch_version = torch_version_string();
+    e.params = flatten_json(nlohmann::json::parse(opt->config_json));
+    e.tags["kind"] = cfg->is_pretraining() ? "pretrain" : "finetune";
+    e.tags["trainable_params"] = std::to_string(built.trainable_count);
+    e.tags["total_params"] = std::to_string(built.total_count);
+    e.tags["modules"] = [&] {
+      std::string s;
+      for (const auto& m : modules) s += (s.empty() ? "" : ",") + m;
+      return s;
+    }();
+    e.tags["total_steps"] = std::to_string(cfg->train.steps);
+    e.resumed = opt->resume;
+    return e;
+  }
+
+  /// One micro-batch forward + backward; returns (lm loss, balance loss) values.
+  std::pair<double, double> micro_step(int64_t step, int micro, int64_t* tokens) {
+    const TrainConfig& t = cfg->train;
+    const bool pretrain = cfg->is_pretraining();
+    const int64_t n = pretrain ? static_cast<int64_t>(corpus.size())
+                               : static_cast<int64_t>(suite.train.size());
+    const auto indices =
+        sample_indices(n, t.micro_batch_size, cfg->data.seed ^ cfg->seed, step, micro, t.grad_accum);
+    Batch batch;
+    if (pretrain) {
+      std::vector<const std::string*> rows;
+      for (auto i : indices) rows.push_back(&corpus[static_cast<size_t>(i)]);
+      batch = batcher->make_text_batch(rows);
+    } else {
+      std::vector<const Example*> rows;
+      for (auto i : indices) rows.push_back(&suite.train[static_cast<size_t>(i)]);
+      batch = batcher->make_batch(rows);
+    }
+    *tokens += batch.attention_mask.sum().item<int64_t>();
+    auto logits = built.model->forward(batch.input_ids, batch.attention_mask);  // [B, T, V]
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
+    torch::Tensor total = loss;
+    double aux_value = 0.0;
+    if (built.adapters) {
+      auto aux = built.adapters->balance_loss(cfg->adapters->balance);
+      if (aux.defined()) {
+        total = total + aux;
+        aux_value = aux.item<double>();
+      }
+    }
+    const double loss_value = loss.item<double>();
+    if (std::isfinite(loss_value)) (total / t.grad_accum).backward();
+    return {loss_value, aux_value};
+  }
+
+  void evaluate(int64_t step) {
+    const int batch = cfg->train.micro_batch_size * 2;
+    if (cfg->is_pretraining()) {
+      metric("eval/loss", step, evaluate_documents(built.model, eval_corpus, *eval_batcher, batch));
+      return;
+    }
+    const EvalResult r = evaluate_examples(built.model, suite.eval, *eval_batcher, batch);
+    metric("eval/loss", step, r.loss);
+    metric("eval/acc", step, r.accuracy);
+    for (const auto& [task, acc] : r.task_accuracy) metric("eval/acc/" + task, step, acc);
+  }
+
+  void checkpoint(int64_t step) {
+    const int64_t bytes = save_checkpoint(checkpoint_path, built.trainable, *optimizer, step);
+    sink->on_artifact(ArtifactWritten{"checkpoint", "checkpoint.pt", step, bytes});
+  }
+
+  void write_outputs(int64_t step);
+  TrainResult loop();
+};
+
+void Trainer::Impl::write_outputs(int64_t step) {
+  if (cfg->is_pretraining()) {
+    const std::string out = resolve_workspace_path(opt->workspace_dir, cfg->backbone.output);
+    save_pretrained(built.model, out);
+    log("info", "wrote the pretrained backbone to " + out);
+    sink->on_artifact(ArtifactWritten{"backbone", out, step,
+                                      static_cast<int64_t>(fs::file_size(
+                                          fs::path(out) / "model.safetensors"))});
+    return;
+  }
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& [name, t] : built.trainable) tensors[name] = t.detach();
+  const fs::path path = fs::path(opt->run_dir) / "adapters.safetensors";
+  save_safetensors(path.string(), tensors,
+                   {{"format", "apportion-moe-lora"},
+                    {"method", cfg->adapters->method},
+                    {"config", opt->config_json}});
+  sink->on_artifact(ArtifactWritten{"adapter", "adapters.safetensors", step,
+                                    static_cast<int64_t>(fs::file_size(path))});
+}
+
+TrainResult Trainer::Impl::loop() {
+  const TrainConfig& t = cfg->train;
+  int64_t step = resumed_step;
+  sink->on_run_started(run_started());
+  if (built.adapters) {
+    for (auto& m : allocation_records(built.allocation, modules, step)) sink->on_matrix(m);
+  }
+  built.model->train();
+  const auto start = std::chrono::steady_clock::now();
+  int64_t tokens_since_log = 0;
+  auto log_clock = start;
+  const int64_t first_step = step;
+  while (step < t.steps) {
+    if (stop.stop_requested() || (opt->stop_after_step >= 0 && step >= opt->stop_after_step)) {
+      checkpoint(step);
+      return {RunStatus::Killed, "stopped on request at step " + std::to_string(step), step};
+    }
+    ++step;
+    const double lr = learning_rate_at(t, step);
+    for (auto& group : optimizer->param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    optimizer->zero_grad();
+    double loss_sum = 0.0, aux_sum = 0.0;
+    const bool log_matrices = built.adapters && (step % t.log_matrices_every == 0 || step == t.steps);
+    for (int micro = 0; micro < t.grad_accum; ++micro) {
+      const auto [loss, aux] = micro_step(step, micro, &tokens_since_log);
+      loss_sum += loss;
+      aux_sum += aux;
+      if (!std::isfinite(loss)) {
+        return {RunStatus::Failed,
+                "loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+                    "; the last good checkpoint is kept. Try a lower train.lr or enable "
+                    "train.max_grad_norm",
+                step - 1};
+      }
+      if (log_matrices && micro == t.grad_accum - 1) {
+        for (auto& m : routing_records(built.adapters->routing_stats(), step)) sink->on_matrix(m);
+      }
+      if (built.adapters) built.adapters->clear_caches();
+    }
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, p] : built.trainable) params.push_back(p);
+    const double grad_norm =
+        torch::nn::utils::clip_grad_norm_(params, t.max_grad_norm > 0 ? t.max_grad_norm : 1e30);
+    optimizer->step();
+
+    const double loss = loss_sum / t.grad_accum;
+    if (step % t.log_every == 0 || step == t.steps) {
+      const auto now = std::chrono::steady_clock::now();
+      const double secs = std::chrono::duration<double>(now - log_clock).count();
+      metric("train/loss", step, loss);
+      metric("train/lr", step, lr);
+      metric("train/grad_norm", step, grad_norm);
+      if (built.adapters) metric("moe/balance_loss", step, aux_sum / t.grad_accum);
+      if (secs > 0) metric("perf/tokens_per_s", step, static_cast<double>(tokens_since_log) / secs);
+      tokens_since_log = 0;
+      log_clock = now;
+    }
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    sink->on_progress(ProgressPoint{step, t.steps, elapsed, step - first_step, loss});
+    if (step % t.eval_every == 0 || step == t.steps) evaluate(step);
+    if (step % t.checkpoint_every == 0 || step == t.steps) checkpoint(step);
+  }
+  write_outputs(step);
+  return {RunStatus::Finished, "", step};
+}
+
+Trainer::Trainer() : impl_(std::make_unique<Impl>()) {}
+Trainer::~Trainer() = default;
+
+TrainResult Trainer::run(const ExperimentConfig& cfg,
+                         const TrainOptions& options,
+                         EventSink& sink,
+                         StopToken stop) {
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+  Impl& s = *impl_;
+  s.cfg = &cfg;
+  s.opt = &options;
+  s.sink = &sink;
+  s.stop = stop;
+  AP_CHECK(cfg.train.device == "cpu" || torch::cuda::is_available(),
+           "train.device: ", cfg.train.device, " requested but this build has no CUDA device");
+  fs::create_directories(options.run_dir);
+  s.checkpoint_path = (fs::path(options.run_dir) / "checkpoint.pt").string();
+  s.built = build_model(cfg, options.workspace_dir);
+  if (cfg.adapters) s.modules = canonical_module_order(cfg.adapters->target_modules);
+  s.prepare_data();
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : s.built.trainable) params.push_back(p);
+  s.optimizer = std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(cfg.train.lr)
+                  .betas({cfg.train.adam_beta1, cfg.train.adam_beta2})
+                  .eps(cfg.train.adam_eps)
+                  .weight_decay(cfg.train.weight_decay));
+  if (options.resume) {
+    // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
+    s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer);
+    s.log("info", "resuming from step " + std::to_string(s.resumed_step));
+  }
+  TrainResult result;
+  try {
+    result = s.loop();
+  } catch (const c10::Error& e) {
+    result = {RunStatus::Failed, e.msg(), 0};
+  } catch (const std::exception& e) {
+    result = {RunStatus::Failed, e.what(), 0};
+  }
+  sink.on_run_finished(RunFinished{result.status, result.message, result.last_step});
+  sink.flush();
+  return result;
+}
+
+}  // namespace apportion

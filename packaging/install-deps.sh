@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Installs the Debian 12 packages Apportion builds and runs with, only those missing
+# (idempotent). Uses sudo when not root. AP_HEADLESS=1 skips the Qt/GUI packages.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev libopenblas0-pthread      # LibTorch 1.13 (CPU); OpenBLAS: ~10x faster GEMMs
+  nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev
+)
+if [ "${AP_HEADLESS:-0}" != 1 ]; then
+  packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# CLI smoke tests of `apportion`, one case per invocation: cli_smoke.sh APPORTION DATA_DIR CASE.
+# Each case runs the real executable into a temporary workspace and checks exit codes, the
+# JSON progress lines and the files it writes. Prints what it checks; exits non-zero on failure.
+set -u
+APP=$1 DATA=$2 CASE=$3
+WS=$(mktemp -d)
+trap 'rm -rf "$WS"' EXIT
+DB=$WS/workspace.sqlite
+fail() { echo "FAIL: $*"; exit 1; }
+expect_code() { [ "$1" = "$2" ] || fail "exit code $1, expected $2"; }
+
+case $CASE in
+short_run)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress json >"$WS/out" 2>"$WS/err"
+  expect_code $? 0
+  tail -n 1 "$WS/out" | grep -q '"event":"status".*"status":"FINISHED"' || fail "no FINISHED status line: $(tail -n 2 "$WS/out")"
+  head -n 1 "$WS/out" | grep -q '"event":"started"' || fail "first line is not 'started'"
+  grep -q '"event":"committed"' "$WS/out" || fail "no committed nudge"
+  grep -vq '^{' "$WS/out" && fail "stdout has a non-JSON line"
+  run=$(head -n 1 "$WS/out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  [ -f "$WS/runs/$run/checkpoint.pt" ] || fail "no checkpoint in runs/$run"
+  [ -f "$WS/runs/$run/adapters.safetensors" ] || fail "no adapter export"
+  "$APP" runs --db "$DB" | grep -q "FINISHED" || fail "runs does not list the run"
+  "$APP" show "${run:0:8}" --db "$DB" --json | grep -q '"moe/load_fraction"' || fail "no routing matrix"
+  "$APP" export "$run" --db "$DB" --csv "$WS/csv" 2>/dev/null || fail "export failed"
+  grep -q '^train/loss,3,' "$WS/csv/metrics.csv" || fail "metrics.csv lacks train/loss at step 3"
+  grep -q '^alloc/experts,0,' "$WS/csv/matrices.csv" || fail "matrices.csv lacks alloc/experts"
+  ;;
+bad_config)
+  "$APP" train "$DATA/bad-topk.json" --db "$DB" >"$WS/out" 2>"$WS/err"
+  expect_code $? 2
+  grep -q "adapters.top_k: must be <= number of experts (2" "$WS/err" || fail "message: $(cat "$WS/err")"
+  [ ! -e "$DB" ] || fail "a bad config created a workspace"
+  ;;
+bad_override)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --set train.lr=oops >"$WS/out" 2>"$WS/err"
+  expect_code $? 2
+  grep -q "train.lr: must be a number" "$WS/err" || fail "message: $(cat "$WS/err")"
+  ;;
+missing_backbone)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --set 'backbone={"path":"nowhere"}' >"$WS/out" 2>"$WS/err"
+  expect_code $? 2
+  grep -q "backbone.path: .*nowhere has no config.json" "$WS/err" || fail "message: $(cat "$WS/err")"
+  ;;
+pretrain_then_train)
+  "$APP" pretrain "$DATA/tiny-pretrain.json" --db "$DB" --threads 1 --progress none 2>"$WS/err"
+  expect_code $? 0
+  [ -f "$WS/backbones/cli-tiny/model.safetensors" ] || fail "no model.safetensors"
+  grep -q '"architectures"' "$WS/backbones/cli-tiny/config.json" || fail "config.json lacks architectures"
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress none \
+    --set 'backbone={"path":"backbones/cli-tiny"}' 2>"$WS/err"
+  expect_code $? 0
+  [ "$("$APP" runs --db "$DB" | grep -c FINISHED)" = 2 ] || fail "expected two FINISHED runs"
+  ;;
+truncated_safetensors)
+  "$APP" pretrain "$DATA/tiny-pretrain.json" --db "$DB" --threads 1 --progress none 2>/dev/null
+  expect_code $? 0
+  f=$WS/backbones/cli-tiny/model.safetensors
+  truncate -s $(( $(stat -c %s "$f") - 100 )) "$f"
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --progress none \
+    --set 'backbone={"path":"backbones/cli-tiny"}' 2>"$WS/err"
+  expect_code $? 2
+  grep -q "model.safetensors" "$WS/err" || fail "message does not name the file: $(cat "$WS/err")"
+  grep -qi "truncated\|out of bounds\|beyond" "$WS/err" || fail "message does not say what is wrong: $(cat "$WS/err")"
+  ;;
+sigterm_resume)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress json \
+    --max-steps 100000 >"$WS/out" 2>"$WS/err" &
+  pid=$!
+  for _ in $(seq 1 300); do grep -q '"event":"progress"' "$WS/out" 2>/dev/null && break; sleep 0.1; done
+  kill -TERM $pid
+  wait $pid
+  expect_code $? 3
+  tail -n 1 "$WS/out" | grep -q '"status":"KILLED"' || fail "no KILLED status line"
+  run=$(head -n 1 "$WS/out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  [ -f "$WS/runs/$run/checkpoint.pt" ] || fail "no checkpoint after SIGTERM"
+  "$APP" runs --db "$DB" | grep -q KILLED || fail "store does not say KILLED"
+  "$APP" train --resume "${run:0:10}" --db "$DB" --threads 1 --progress json --stop-after 0 >"$WS/out2" 2>"$WS/err2"
+  code=$?
+  [ "$code" = 3 ] || fail "resume exit code $code: $(cat "$WS/err2")"
+  ;;
+*)
+  fail "unknown case $CASE" ;;
+esac
+echo "ok: $CASE"
