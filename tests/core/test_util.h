@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Helpers shared by the torch-linked core tests: an llm.c-style check_close that prints the first
+// mismatching elements, and a tiny LLaMA config (2 layers, d = 32, vocab = 64).
+#pragma once
+
+#include <ATen/Tensor.h>
+
+#include <string>
+
+#include "core/model/llama_config.h"
+
+namespace apportion::test {
+
+/// True when |a - b| <= tol · (1 + |b|) elementwise and the shapes match. Prints the shapes on a
+/// mismatch of shapes, else the first few mismatches and the max abs difference, with `label`.
+bool check_close(const at::Tensor& a, const at::Tensor& b, double tol, const std::string& label);
+
+/// A 2-layer, d = 32, vocab = 64 LLaMA with GQA (4 heads, 2 kv heads).
+LlamaConfig tiny_llama_config();
+
+}  // namespace apportion::test

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Trainer tests on a tiny random or saved backbone, writing a real SQLite run store:
+// resume equals an uninterrupted run (bit-exact adapters), a NaN loss fails the run and keeps the
+// last good checkpoint, the store holds the expected series and matrices, the LR schedule.
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/common/error.h"
+#include "core/common/uuid.h"
+#include "core/model/transformer_lm.h"
+#include "core/store/run_reader.h"
+#include "core/store/run_store.h"
+#include "core/tensor/safetensors.h"
+#include "core/train/checkpointer.h"
+#include "core/train/lr_schedule.h"
+#include "core/train/trainer.h"
+#include "tests/core/test_util.h"
+
+using namespace apportion;
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json tiny_config(const nlohmann::json& backbone) {
+  auto j = nlohmann::json::parse(R"({
+    "name": "tst-training",
+    "adapters": {"method": "moe_lora", "r": 4, "lora_alpha": 8, "lora_dropout": 0.1,
+                 "num_experts": 3, "top_k": 2, "balance": {"coef": 0.01}},
+    "allocation": {"method": "mola", "experts_per_layer": [2, 3]},
+    "data": {"train_examples": 48, "eval_examples": 9, "max_seq_len": 48},
+    "train": {"steps": 6, "micro_batch_size": 4, "grad_accum": 2, "eval_every": 3,
+              "log_every": 1, "log_matrices_every": 2, "checkpoint_every": 100,
+              "warmup_steps": 2, "lr": 0.01},
+    "seed": 11})");
+  j["backbone"] = backbone;
+  return j;
+}
+
+/// The tiny test backbone with the byte tokenizer's vocabulary.
+LlamaConfig tiny_byte_config() {
+  LlamaConfig c = test::tiny_llama_config();
+  c.vocab_size = 260;
+  return c;
+}
+
+nlohmann::json random_backbone() { return {{"config", tiny_byte_config().to_json()}}; }
+
+struct RunOutcome {
+  TrainResult result;
+  std::string run_id;
+};
+
+/// Runs the trainer like `apportion train` does (store sink, run dir under the workspace).
+RunOutcome run_trainer(const QString& ws, const nlohmann::json& j, const std::string& run_id,
+                       bool resume, int64_t stop_after) {
+  const auto cfg = ExperimentConfig::from_json(j);
+  RunStore store((ws + QStringLiteral("/workspace.sqlite")).toStdString());
+  RunStoreSink sink(store);
+  TrainOptions opt;
+  opt.run_id = run_id;
+  opt.workspace_dir = ws.toStdString();
+  opt.run_dir = ws.toStdString() + "/runs/" + run_id;
+  opt.config_json = cfg.to_json().dump();
+  opt.resume = resume;
+  opt.stop_after_step = stop_after;
+  opt.threads = 1;
+  RunOutcome out{Trainer().run(cfg, opt, sink, StopToken()), run_id};
+  store.flush();
+  return out;
+}
+
+std::map<std::string, at::Tensor> adapters_of(const QString& ws, const std::string& run_id) {
+  return load_safetensors(ws.toStdString() + "/runs/" + run_id + "/adapters.safetensors").tensors;
+}
+
+}  // namespace
+
+class TestTraining : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() { torch::set_num_threads(1); }
+
+  void resumeEqualsUninterruptedRun() {
+    QTemporaryDir ws;
+    const auto j = tiny_config(random_backbone());
+    const auto full = run_trainer(ws.path(), j, make_uuid_hex(), false, -1);
+    QVERIFY2(full.result.status == RunStatus::Finished, full.result.message.c_str());
+    QCOMPARE(full.result.last_step, int64_t{6});
+
+    const std::string id = make_uuid_hex();
+    const auto first = run_trainer(ws.path(), j, id, false, 3);
+    QCOMPARE(first.result.status, RunStatus::Killed);
+    QCOMPARE(first.result.last_step, int64_t{3});
+    QVERIFY(fs::exists(ws.path().toStdString() + "/runs/" + id + "/checkpoint.pt"));
+    const auto second = run_trainer(ws.path(), j, id, true, -1);
+    QCOMPARE(second.result.status, RunStatus::Finished);
+
+    const auto a = adapters_of(ws.path(), full.run_id);
+    const auto b = adapters_of(ws.path(), id);
+    QCOMPARE(a.size(), b.size());
+    QVERIFY(!a.empty());
+    for (const auto& [name, t] : a) {
+      QVERIFY2(b.count(name), name.c_str());
+      QVERIFY2(torch::equal(t, b.at(name)), ("differs after resume: " + name).c_str());
+    }
+    // The adapters did train (B starts at zero).
+    bool any_nonzero_b = false;
+    for (const auto& [name, t] : a) {
+      if (name.find("lora_B") != std::string::npos) any_nonzero_b |= t.abs().sum().item<double>() > 0;
+    }
+    QVERIFY(any_nonzero_b);
+
+    // The resumed run's metrics equal the uninterrupted run's, step by step (one row each).
+    RunReader reader((ws.path() + QStringLiteral("/workspace.sqlite")).toStdString());
+    const auto la = reader.metric_series(full.run_id, "train/loss");
+    const auto lb = reader.metric_series(id, "train/loss");
+    QCOMPARE(lb.steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+    QCOMPARE(la.values, lb.values);
+    QCOMPARE(reader.find_run(id)->status, RunStatus::Finished);
+  }
+
+  void storeHoldsSeriesAndMatrices() {
+    QTemporaryDir ws;
+    const auto out = run_trainer(ws.path(), tiny_config(random_backbone()), make_uuid_hex(), false, -1);
+    QCOMPARE(out.result.status, RunStatus::Finished);
+    RunReader reader((ws.path() + QStringLiteral("/workspace.sqlite")).toStdString());
+    const auto run = reader.find_run(out.run_id);
+    QVERIFY(run.has_value());
+    QCOMPARE(QString::fromStdString(run->allocation_method), QStringLiteral("mola"));
+    QCOMPARE(QString::fromStdString(run->params.at("adapters.top_k")), QStringLiteral("2"));
+    QVERIFY(run->latest_metrics.count("eval/acc/lookup"));
+    QVERIFY(run->latest_metrics.count("moe/balance_loss"));
+    QCOMPARE(reader.metric_series(out.run_id, "eval/loss").steps, (std::vector<int64_t>{3, 6}));
+    const auto experts = reader.matrix(out.run_id, "alloc/experts", 0);
+    QVERIFY(experts.has_value());
+    QCOMPARE(experts->shape, (std::vector<int64_t>{2, 7}));
+    QCOMPARE(experts->i32[0], 2);   // layer 0, q_proj
+    QCOMPARE(experts->i32[7], 3);   // layer 1, q_proj
+    QCOMPARE(reader.matrix_steps(out.run_id, "moe/load_fraction"), (std::vector<int64_t>{2, 4, 6}));
+    const auto load = reader.matrix(out.run_id, "moe/load_fraction", 6);
+    QCOMPARE(load->shape, (std::vector<int64_t>{2, 7, 3}));
+    // Layer 0 has 2 experts: its third column is padding; loads of real experts sum to 1.
+    for (int m = 0; m < 7; ++m) {
+      QVERIFY(std::isnan(load->values[static_cast<size_t>(m * 3 + 2)]));
+      const float sum0 = load->values[static_cast<size_t>(m * 3)] + load->values[static_cast<size_t>(m * 3 + 1)];
+      QVERIFY2(std::abs(sum0 - 1.0f) < 1e-4f, "layer 0 load fractions must sum to 1");
+      float sum1 = 0;
+      for (int e = 0; e < 3; ++e) sum1 += load->values[static_cast<size_t>(21 + m * 3 + e)];
+      QVERIFY2(std::abs(sum1 - 1.0f) < 1e-4f, "layer 1 load fractions must sum to 1");
+    }
+  }
+
+  void nanLossFailsAndKeepsLastGoodCheckpoint() {
+    QTemporaryDir ws;
+    // A saved backbone we can poison between the two invocations.
+    const std::string dir = ws.path().toStdString() + "/backbones/b";
+    TransformerLM model(tiny_byte_config());
+    save_pretrained(model, dir);
+    const auto j = tiny_config({{"path", "backbones/b"}});
+    const std::string id = make_uuid_hex();
+    QCOMPARE(run_trainer(ws.path(), j, id, false, 2).result.status, RunStatus::Killed);
+
+    {
+      torch::NoGradGuard no_grad;
+      model->model->norm->weight.fill_(std::numeric_limits<float>::quiet_NaN());
+    }
+    save_pretrained(model, dir);
+    const auto out = run_trainer(ws.path(), j, id, true, -1);
+    QCOMPARE(out.result.status, RunStatus::Failed);
+    QVERIFY2(out.result.message.find("loss became nan at step 3") != std::string::npos,
+             out.result.message.c_str());
+    RunReader reader((ws.path() + QStringLiteral("/workspace.sqlite")).toStdString());
+    QCOMPARE(reader.find_run(id)->status, RunStatus::Failed);
+    // The checkpoint on disk is still the good one from step 2.
+    torch::serialize::InputArchive archive;
+    archive.load_from(ws.path().toStdString() + "/runs/" + id + "/checkpoint.pt");
+    torch::Tensor step;
+    archive.read("step", step);
+    QCOMPARE(step.item<int64_t>(), int64_t{2});
+  }
+
+  void resumeWithoutCheckpointIsAnError() {
+    QTemporaryDir ws;
+    try {
+      run_trainer(ws.path(), tiny_config(random_backbone()), make_uuid_hex(), true, -1);
+      QFAIL("no error");
+    } catch (const CheckpointError& e) {
+      QVERIFY2(std::string(e.what()).find("no checkpoint to resume from") != std::string::npos,
+               e.what());
+    }
+  }
+
+  void learningRateSchedule() {
+    TrainConfig t;
+    t.lr = 1.0;
+    t.steps = 110;
+    t.warmup_steps = 10;
+    t.min_lr_ratio = 0.1;
+    t.schedule = "cosine";
+    QCOMPARE(learning_rate_at(t, 5), 0.5);
+    QCOMPARE(learning_rate_at(t, 10), 1.0);
+    QVERIFY(std::abs(learning_rate_at(t, 60) - 0.55) < 1e-12);  // halfway: 0.1 + 0.9 · 0.5
+    QVERIFY(std::abs(learning_rate_at(t, 110) - 0.1) < 1e-12);
+    t.schedule = "linear";
+    QVERIFY(std::abs(learning_rate_at(t, 35) - (0.1 + 0.9 * 0.75)) < 1e-12);
+    t.schedule = "constant";
+    QCOMPARE(learning_rate_at(t, 100), 1.0);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestTraining)
+#include "tst_training.moc"
