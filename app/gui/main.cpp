@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// apportion-gui: the desktop workbench. Parses the command line, opens the workspace and shows
+// MainWindow; --screenshot grabs the window to a PNG after a delay and quits (docs, checks).
+//
+//   apportion-gui [WORKSPACE.sqlite] [--experiments DIR] [--apportion PATH]
+//                 [--screenshot FILE.png [--screenshot-delay MS] [--compare | --new-run]]
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QPixmap>
+#include <QTimer>
+#include <QWidget>
+
+#include "app/gui/app_paths.h"
+#include "app/gui/main_window.h"
+
+int main(int argc, char* argv[]) {
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("Apportion"));
+  QApplication::setApplicationName(QStringLiteral("apportion-gui"));
+  QApplication::setApplicationVersion(QStringLiteral(AP_VERSION));
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(QStringLiteral("Apportion: LoRA mixture-of-experts workbench"));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument(QStringLiteral("workspace"),
+                               QStringLiteral("Workspace database (created if missing)."),
+                               QStringLiteral("[WORKSPACE.sqlite]"));
+  const QCommandLineOption experiments(QStringLiteral("experiments"),
+                                       QStringLiteral("Folder of preset experiment JSON files."),
+                                       QStringLiteral("DIR"));
+  const QCommandLineOption apportionExe(QStringLiteral("apportion"),
+                                        QStringLiteral("Path of the apportion executable."),
+                                        QStringLiteral("PATH"));
+  const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                      QStringLiteral("Save the main window to FILE.png and quit."),
+                                      QStringLiteral("FILE.png"));
+  const QCommandLineOption delay(QStringLiteral("screenshot-delay"),
+                                 QStringLiteral("Milliseconds before the screenshot (default 1500)."),
+                                 QStringLiteral("MS"), QStringLiteral("1500"));
+  const QCommandLineOption compare(QStringLiteral("compare"),
+                                   QStringLiteral("Show the compare view of the first two runs."));
+  const QCommandLineOption newRun(QStringLiteral("new-run"),
+                                  QStringLiteral("Open the new-run dialog (screenshots it)."));
+  parser.addOptions({experiments, apportionExe, screenshot, delay, compare, newRun});
+  parser.process(app);
+
+  const apportion::AppPaths paths =
+      apportion::AppPaths::resolve(parser.value(experiments), parser.value(apportionExe));
+  apportion::MainWindow window(paths);
+  const QStringList positional = parser.positionalArguments();
+  if (!positional.isEmpty())
+    window.openWorkspace(positional.first());
+  else
+    window.openLastWorkspace();
+  window.show();
+
+  if (parser.isSet(compare))
+    window.showCompareOfFirstTwo();
+  else
+    window.selectFirstFinishedRun();
+  QWidget* dialog = parser.isSet(newRun) ? window.openNewRunDialog() : nullptr;
+
+  if (parser.isSet(screenshot)) {
+    const QString file = parser.value(screenshot);
+    QTimer::singleShot(parser.value(delay).toInt(), &app, [&window, dialog, file] {
+      QWidget* target = dialog ? dialog : static_cast<QWidget*>(&window);
+      const bool ok = target->grab().save(file);
+      QApplication::exit(ok ? 0 : 1);
+    });
+  }
+  return QApplication::exec();
+}

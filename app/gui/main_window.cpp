@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// MainWindow: panel wiring, menus, workspace switching and the close question.
+#include "app/gui/main_window.h"
+
+#include <algorithm>
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QFileDialog>
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "app/gui/run_launcher.h"
+#include "core/common/error.h"
+#include "core/store/run_store.h"
+#include "ui/models/progress_delegate.h"
+#include "ui/models/run_table_model.h"
+#include "ui/models/store_watcher.h"
+#include "ui/models/workspace.h"
+#include "ui/settings/preference.h"
+#include "ui/widgets/compare_view.h"
+#include "ui/widgets/new_run_dialog.h"
+#include "ui/widgets/run_view.h"
+
+namespace apportion {
+
+namespace {
+const ui::Preference<QString> kLastWorkspace(QStringLiteral("workspace/last"), QString());
+const ui::Preference<QByteArray> kGeometry(QStringLiteral("window/geometry"), QByteArray());
+const ui::Preference<QByteArray> kSplitter(QStringLiteral("window/splitter"), QByteArray());
+}  // namespace
+
+MainWindow::MainWindow(AppPaths paths, QWidget* parent)
+    : QMainWindow(parent),
+      m_paths(std::move(paths)),
+      m_model(new ui::RunTableModel(this)),
+      m_proxy(new QSortFilterProxyModel(this)),
+      m_watcher(new ui::StoreWatcher(this)),
+      m_table(new QTableView),
+      m_filter(new QLineEdit),
+      m_splitter(new QSplitter(Qt::Vertical)),
+      m_tabs(new QTabWidget),
+      m_runView(new ui::RunView),
+      m_compareView(new ui::CompareView),
+      m_statusLabel(new QLabel) {
+  setWindowTitle(tr("Apportion"));
+  m_proxy->setSourceModel(m_model);
+  m_proxy->setSortRole(ui::RunTableModel::SortRole);
+  m_proxy->setFilterKeyColumn(-1);
+  m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+  m_table->setModel(m_proxy);
+  m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  m_table->setItemDelegateForColumn(ui::RunTableModel::ProgressColumn, new ui::ProgressDelegate(m_table));
+  m_table->setSortingEnabled(true);
+  m_table->sortByColumn(ui::RunTableModel::StartColumn, Qt::DescendingOrder);
+  m_table->verticalHeader()->setVisible(false);
+  m_table->verticalHeader()->setDefaultSectionSize(22);
+  m_table->horizontalHeader()->setStretchLastSection(true);
+  m_table->setAlternatingRowColors(true);
+  m_filter->setPlaceholderText(tr("Filter runs (name, experiment, method, status)…"));
+  m_filter->setClearButtonEnabled(true);
+
+  auto* top = new QWidget;
+  auto* topLayout = new QVBoxLayout(top);
+  topLayout->setContentsMargins(4, 4, 4, 0);
+  topLayout->addWidget(m_filter);
+  topLayout->addWidget(m_table);
+  m_tabs->addTab(m_runView, tr("Run"));
+  m_tabs->addTab(m_compareView, tr("Compare"));
+  m_splitter->addWidget(top);
+  m_splitter->addWidget(m_tabs);
+  m_splitter->setStretchFactor(0, 1);
+  m_splitter->setStretchFactor(1, 3);
+  setCentralWidget(m_splitter);
+  statusBar()->addWidget(m_statusLabel, 1);
+
+  buildMenus();
+  connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+  connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+          &MainWindow::onSelectionChanged);
+  connect(m_watcher, &ui::StoreWatcher::storeChanged, m_model, &ui::RunTableModel::scheduleRefresh);
+  connect(m_watcher, &ui::StoreWatcher::storeChanged, m_runView, &ui::RunView::onStoreChanged);
+  connect(m_watcher, &ui::StoreWatcher::storeChanged, m_compareView, &ui::CompareView::onStoreChanged);
+  connect(m_model, &ui::RunTableModel::runsRefreshed, this, [this] {
+    if (!m_pendingSelect.isEmpty() && m_model->rowOf(m_pendingSelect) >= 0) {
+      selectRun(m_pendingSelect);
+      m_pendingSelect.clear();
+    }
+    updateStatus();
+  });
+  connect(m_runView, &ui::RunView::stopRequested, this, [this](const QString& id) {
+    if (m_launcher) m_launcher->stop(id);
+  });
+
+  resize(1400, 900);
+  if (!kGeometry.value().isEmpty()) restoreGeometry(kGeometry.value());
+  if (!kSplitter.value().isEmpty()) m_splitter->restoreState(kSplitter.value());
+  else m_splitter->setSizes({230, 670});
+  updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  m_newRunAction = file->addAction(tr("&New run…"), QKeySequence::New, this, &MainWindow::onNewRun);
+  file->addAction(tr("&Open workspace…"), QKeySequence::Open, this, &MainWindow::onOpenWorkspace);
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* run = menuBar()->addMenu(tr("&Run"));
+  m_stopAction = run->addAction(tr("&Stop selected run"), this, &MainWindow::onStopSelected);
+  m_markFailedAction = run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
+  m_compareAction = run->addAction(tr("&Compare selected runs"), QKeySequence(tr("Ctrl+D")), this,
+                                   &MainWindow::onCompareSelected);
+
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About Apportion"), this, [this] {
+    QMessageBox::about(this, tr("About Apportion"),
+                       tr("<b>Apportion</b> %1<br>A workbench for LoRA mixture-of-experts "
+                          "fine-tuning research.<br>GPL-3.0-or-later.")
+                           .arg(QStringLiteral(AP_VERSION)));
+  });
+}
+
+bool MainWindow::openWorkspace(const QString& dbPath) {
+  if (m_launcher && m_launcher->hasActiveRuns()) {
+    QMessageBox::information(this, tr("Open workspace"),
+                             tr("Runs launched here are still training; stop them first."));
+    return false;
+  }
+  std::shared_ptr<ui::Workspace> workspace;
+  try {
+    workspace = ui::Workspace::open(dbPath);
+  } catch (const std::exception& e) {
+    QMessageBox::warning(this, tr("Open workspace"),
+                         tr("Cannot open %1:\n%2").arg(dbPath, QString::fromUtf8(e.what())));
+    return false;
+  }
+  m_workspace = std::move(workspace);
+  kLastWorkspace.setValue(m_workspace->dbPath());
+  m_launcher = std::make_unique<RunLauncher>(m_paths.apportionExe, m_workspace->dbPath());
+  connectLauncher();
+  m_model->setReader(m_workspace->reader());
+  m_runView->setReader(m_workspace->reader());
+  m_compareView->setReader(m_workspace->reader());
+  m_watcher->setReader(m_workspace->reader());
+  setWindowTitle(tr("Apportion — %1").arg(m_workspace->dbPath()));
+  m_table->resizeColumnsToContents();
+  m_table->setColumnWidth(ui::RunTableModel::ProgressColumn,
+                          std::max(110, m_table->columnWidth(ui::RunTableModel::ProgressColumn)));
+  updateStatus();
+  return true;
+}
+
+bool MainWindow::openLastWorkspace() {
+  const QString last = kLastWorkspace.value();
+  return !last.isEmpty() && QFileInfo::exists(last) && openWorkspace(last);
+}
+
+void MainWindow::connectLauncher() {
+  RunLauncher* l = m_launcher.get();
+  connect(l, &RunLauncher::runStarted, this, &MainWindow::onRunStarted);
+  connect(l, &RunLauncher::runUpdated, m_model, &ui::RunTableModel::scheduleRefresh);
+  connect(l, &RunLauncher::runUpdated, m_runView, &ui::RunView::onRunUpdated);
+  connect(l, &RunLauncher::runUpdated, m_compareView, &ui::CompareView::onRunUpdated);
+  connect(l, &RunLauncher::runProgress, m_model, &ui::RunTableModel::onRunProgress);
+  connect(l, &RunLauncher::runFinished, this, &MainWindow::onRunFinished);
+  connect(l, &RunLauncher::launchFailed, this, &MainWindow::onLaunchFailed);
+  connect(l, &RunLauncher::logAppended, m_runView, &ui::RunView::onLogAppended);
+}
+
+void MainWindow::onOpenWorkspace() {
+  const QString start = m_workspace ? m_workspace->dir().absolutePath() : QDir::homePath();
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Open or create a workspace database"), start,
+      tr("Apportion workspace (*.sqlite *.db);;All files (*)"), nullptr,
+      QFileDialog::DontConfirmOverwrite);
+  if (!path.isEmpty()) openWorkspace(path);
+}
+
+QWidget* MainWindow::openNewRunDialog() {
+  if (!m_workspace) {
+    QMessageBox::information(this, tr("New run"), tr("Open a workspace first (File → Open workspace)."));
+    return nullptr;
+  }
+  auto* dialog = new ui::NewRunDialog(m_paths.experimentsDir, m_workspace->dir(), this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ui::NewRunDialog::launchRequested, this, [this](const QString& config) {
+    if (m_launcher) m_launcher->launch(config);
+    statusBar()->showMessage(tr("Launching %1…").arg(config), 5000);
+  });
+  dialog->open();
+  return dialog;
+}
+
+void MainWindow::onNewRun() { openNewRunDialog(); }
+
+QStringList MainWindow::selectedRunIds() const {
+  QStringList ids;
+  for (const QModelIndex& index : m_table->selectionModel()->selectedRows())
+    ids << index.data(ui::RunTableModel::RunIdRole).toString();
+  return ids;
+}
+
+void MainWindow::selectRun(const QString& runId) {
+  const int row = m_model->rowOf(runId);
+  if (row < 0) return;
+  const QModelIndex index = m_proxy->mapFromSource(m_model->index(row, 0));
+  m_table->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  m_table->scrollTo(index);
+}
+
+void MainWindow::onSelectionChanged() {
+  const QStringList ids = selectedRunIds();
+  if (ids.size() == 2) m_compareView->setRuns(ids[0], ids[1]);
+  const QString current = ids.isEmpty() ? QString() : ids.first();
+  if (current != m_runView->runId()) {
+    m_runView->setRun(current);
+    if (m_launcher && m_launcher->isLaunchedHere(current))
+      m_runView->setLogText(m_launcher->stderrText(current));
+  }
+  m_runView->setStopEnabled(m_launcher && m_launcher->isActive(current));
+  updateStatus();
+}
+
+void MainWindow::onStopSelected() {
+  for (const QString& id : selectedRunIds())
+    if (m_launcher) m_launcher->stop(id);
+}
+
+void MainWindow::onMarkFailed() {
+  if (!m_workspace) return;
+  for (const QString& id : selectedRunIds()) {
+    const Run* run = m_model->run(id);
+    if (!run || run->status != RunStatus::Running || (m_launcher && m_launcher->isActive(id))) continue;
+    try {
+      RunStore store(m_workspace->dbPath().toStdString());
+      store.set_tag(id.toStdString(), "error", "marked FAILED by the user (stale RUNNING run)");
+      store.finish_run(id.toStdString(), RunStatus::Failed, "marked FAILED by the user");
+      store.flush();
+    } catch (const std::exception& e) {
+      QMessageBox::warning(this, tr("Mark as FAILED"), QString::fromUtf8(e.what()));
+    }
+  }
+  m_model->refresh();
+}
+
+void MainWindow::onCompareSelected() {
+  const QStringList ids = selectedRunIds();
+  if (ids.size() < 2) {
+    statusBar()->showMessage(tr("Select two runs (Ctrl+click) to compare them."), 4000);
+    return;
+  }
+  m_compareView->setRuns(ids[0], ids[1]);
+  m_tabs->setCurrentWidget(m_compareView);
+}
+
+bool MainWindow::selectFirstFinishedRun() {
+  // Prefer a finished LoRA-MoE run (it has routing data to show), then any finished run.
+  for (const bool needRouter : {true, false}) {
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+      const Run* run = m_model->runAt(row);
+      const bool router = run->allocation_method != "lora" && run->allocation_method != "pretrain";
+      if (run->status == RunStatus::Finished && (router || !needRouter)) {
+        selectRun(QString::fromStdString(run->run_id));
+        return true;
+      }
+    }
+  }
+  if (m_model->rowCount() == 0) return false;
+  selectRun(QString::fromStdString(m_model->runAt(0)->run_id));
+  return true;
+}
+
+bool MainWindow::showCompareOfFirstTwo() {
+  QStringList ids;
+  for (int row = 0; row < m_model->rowCount() && ids.size() < 2; ++row)
+    if (m_model->runAt(row)->status == RunStatus::Finished)
+      ids << QString::fromStdString(m_model->runAt(row)->run_id);
+  for (int row = 0; row < m_model->rowCount() && ids.size() < 2; ++row) {
+    const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+    if (!ids.contains(id)) ids << id;
+  }
+  if (ids.size() < 2) return false;
+  QItemSelection selection;
+  for (const QString& id : ids) {
+    const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(id), 0));
+    selection.select(index, index);
+  }
+  m_table->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  m_compareView->setRuns(ids[0], ids[1]);
+  m_tabs->setCurrentWidget(m_compareView);
+  return true;
+}
+
+void MainWindow::onRunStarted(const QString& runId) {
+  m_pendingSelect = runId;
+  m_model->refresh();
+  statusBar()->showMessage(tr("Run %1 started").arg(runId.left(8)), 4000);
+}
+
+void MainWindow::onRunFinished(const QString& runId, const QString& status, const QString& message) {
+  m_model->refresh();
+  m_runView->onRunUpdated(runId);
+  if (runId == m_runView->runId()) m_runView->setStopEnabled(false);
+  QString text = tr("Run %1 ended: %2").arg(runId.left(8), status);
+  if (!message.isEmpty()) text += QStringLiteral(" — ") + message.section(QLatin1Char('\n'), 0, 0);
+  statusBar()->showMessage(text, 15000);
+}
+
+void MainWindow::onLaunchFailed(const QString& /*key*/, const QString& message) {
+  auto* box = new QMessageBox(QMessageBox::Warning, tr("Run did not start"), message, QMessageBox::Ok, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
+}
+
+void MainWindow::updateStatus() {
+  if (!m_workspace) {
+    m_statusLabel->setText(tr("No workspace — File → Open workspace (Ctrl+O)"));
+    m_newRunAction->setEnabled(false);
+    return;
+  }
+  m_newRunAction->setEnabled(true);
+  const int active = m_launcher ? static_cast<int>(m_launcher->activeRunIds().size()) : 0;
+  m_statusLabel->setText(tr("%1 · %2 runs · %3 training here · apportion: %4")
+                             .arg(m_workspace->dbPath())
+                             .arg(m_model->rowCount())
+                             .arg(active)
+                             .arg(m_paths.apportionExe));
+  const QStringList ids = selectedRunIds();
+  m_compareAction->setEnabled(ids.size() >= 2);
+  m_stopAction->setEnabled(!ids.isEmpty());
+}
+
+bool MainWindow::confirmCloseWithActiveRuns() {
+  if (!m_launcher || !m_launcher->hasActiveRuns()) return true;
+  const int n = static_cast<int>(m_launcher->activeRunIds().size());
+  const auto answer = QMessageBox::question(
+      this, tr("Runs are training"),
+      tr("%n run(s) launched from this window are still training.\nStop them (each finishes its "
+         "step and checkpoints) and quit?", nullptr, n),
+      QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
+  if (answer != QMessageBox::Yes) return false;
+  m_launcher->stopAll();
+  while (true) {
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    const bool stopped = m_launcher->waitForAll(30000);
+    QApplication::restoreOverrideCursor();
+    if (stopped) return true;
+    const auto again = QMessageBox::question(
+        this, tr("Runs are still stopping"),
+        tr("Some runs did not stop within 30 s. Kill them (no checkpoint), keep waiting, or "
+           "cancel closing?"),
+        QMessageBox::Discard | QMessageBox::Retry | QMessageBox::Cancel, QMessageBox::Retry);
+    if (again == QMessageBox::Discard) {
+      m_launcher->killAll();
+      m_launcher->waitForAll(5000);
+      return true;
+    }
+    if (again == QMessageBox::Cancel) return false;
+  }
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!confirmCloseWithActiveRuns()) {
+    event->ignore();
+    return;
+  }
+  kGeometry.setValue(saveGeometry());
+  kSplitter.setValue(m_splitter->saveState());
+  event->accept();
+}
+
+}  // namespace apportion

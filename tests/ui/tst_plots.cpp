@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// RunView, the routing heatmap, the expert-count bars and CompareView fed from a temporary
+// store; asserts data (graph dataCount, axis ranges, colour-map cells, slider range), not pixels.
+#include <cmath>
+
+#include <QCheckBox>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "core/common/uuid.h"
+#include "core/store/run_store.h"
+#include "tests/ui/demo_run.h"
+#include "ui/models/workspace.h"
+#include "ui/plots/expert_count_bars.h"
+#include "ui/plots/expert_load_heatmap.h"
+#include "ui/plots/metric_plot.h"
+#include "ui/widgets/compare_view.h"
+#include "ui/widgets/run_view.h"
+
+using namespace apportion;
+
+class TestPlots : public QObject {
+  Q_OBJECT
+
+ private:
+  QTemporaryDir m_dir;
+  QString m_db;
+  QString m_mola;     // mola 2468, 4 layers, 40 steps
+  QString m_uniform;  // uniform 4 experts, lr 1e-3
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_dir.isValid());
+    m_db = m_dir.filePath(QStringLiteral("ws.sqlite"));
+    RunStore store(m_db.toStdString());
+    test::DemoRunSpec a;
+    a.name = "mola";
+    m_mola = QString::fromStdString(test::add_demo_run(store, a));
+    test::DemoRunSpec b;
+    b.name = "uniform";
+    b.method = "uniform";
+    b.lr = 1e-3;
+    m_uniform = QString::fromStdString(test::add_demo_run(store, b));
+  }
+
+  void reduceAveragesOverModulesAndKeepsNan() {
+    MatrixRecord r;
+    r.shape = {2, 2, 3};
+    const float nan = std::nanf("");
+    r.values = {0.5f, 0.5f, nan, 0.3f, 0.7f, nan,   // layer 0: 2 experts
+                0.2f, 0.3f, 0.5f, 0.4f, 0.1f, 0.5f};  // layer 1: 3 experts
+    const ui::LayerExpertGrid g = ui::reduceToLayerExpert(r);
+    QCOMPARE(g.layers, 2);
+    QCOMPARE(g.experts, 3);
+    QVERIFY(std::abs(g.at(0, 0) - 0.4) < 1e-6);
+    QVERIFY(std::isnan(g.at(0, 2)));
+    QVERIFY(std::abs(g.at(1, 1) - 0.2) < 1e-6);
+  }
+
+  void runViewShowsCurves() {
+    auto ws = ui::Workspace::open(m_db);
+    ui::RunView view;
+    view.setReader(ws->reader());
+    view.setRun(m_mola);
+    view.lossPlot()->replotNow();
+    view.accuracyPlot()->replotNow();
+    // 40 steps, scalars every 5 → 8 points; eval every 20 → 2 points.
+    QVERIFY(view.lossPlot()->series(QStringLiteral("train/loss")));
+    QCOMPARE(view.lossPlot()->series(QStringLiteral("train/loss"))->dataCount(), 8);
+    QCOMPARE(view.lossPlot()->series(QStringLiteral("eval/loss"))->dataCount(), 2);
+    QCOMPARE(view.accuracyPlot()->series(QStringLiteral("eval/acc"))->dataCount(), 2);
+    for (const char* task : {"lookup", "arithmetic", "facts"})
+      QCOMPARE(view.accuracyPlot()->series(QStringLiteral("eval/acc/") + QLatin1String(task))->dataCount(), 2);
+    QVERIFY(!view.lossPlot()->hasSeries(QStringLiteral("train/lr")));
+    const QCPRange x = view.lossPlot()->plot()->xAxis->range();
+    QVERIFY2(x.lower <= 5 && x.upper >= 40, qPrintable(QStringLiteral("%1..%2").arg(x.lower).arg(x.upper)));
+    const QCPRange y = view.accuracyPlot()->plot()->yAxis->range();
+    QCOMPARE(y.lower, 0.0);
+    QCOMPARE(y.upper, 1.0);
+    QVERIFY(view.headerLabel()->text().contains(QStringLiteral("FINISHED")));
+    QVERIFY(!view.stopButton()->isEnabled());
+  }
+
+  void heatmapFollowsMatrixSteps() {
+    auto ws = ui::Workspace::open(m_db);
+    ui::RunView view;
+    view.setReader(ws->reader());
+    view.setRun(m_mola);
+    ui::ExpertLoadHeatmap* map = view.heatmap();
+    // Matrices every 10 steps over 40 → steps 10, 20, 30, 40.
+    QCOMPARE(map->steps().size(), size_t(4));
+    QCOMPARE(map->slider()->minimum(), 0);
+    QCOMPARE(map->slider()->maximum(), 3);
+    QCOMPARE(map->slider()->value(), 3);
+    QCOMPARE(*map->currentStep(), int64_t(40));
+    const ui::LayerExpertGrid& g = map->grid();
+    QCOMPARE(g.layers, 4);
+    QCOMPARE(g.experts, 8);
+    QCOMPARE(map->colorMap()->data()->keySize(), 8);
+    QCOMPARE(map->colorMap()->data()->valueSize(), 4);
+    // Layer 0 has 2 experts (preset 2468): the rest is "no expert" (NaN).
+    QVERIFY(std::isnan(map->colorMap()->data()->cell(2, 0)));
+    QVERIFY(!std::isnan(map->colorMap()->data()->cell(7, 3)));
+    QCOMPARE(map->colorMap()->data()->cell(1, 0), g.at(0, 1));
+    QVERIFY(std::abs(g.at(0, 0) + g.at(0, 1) - 1.0) < 1e-5);  // load fractions sum to 1
+    map->slider()->setValue(0);
+    QCOMPARE(*map->currentStep(), int64_t(10));
+    // Experts per layer bars from alloc/experts.
+    QCOMPARE(view.expertBars()->expertsPerLayer(), (std::vector<int>{2, 4, 6, 8}));
+    QCOMPARE(view.expertBars()->bars()->data()->size(), 4);
+    QCOMPARE(view.expertBars()->totalExperts(), (2 + 4 + 6 + 8) * 7);
+  }
+
+  void runViewAppendsIncrementally() {
+    RunStore store(m_db.toStdString());
+    test::DemoRunSpec live;
+    live.name = "live";
+    live.steps = 100;
+    const std::string id = make_uuid_hex();
+    store.start_run(test::demo_run_started(live, id));
+    for (int step = 0; step <= 20; ++step) test::write_demo_step(store, id, live, step);
+    store.flush();
+
+    auto ws = ui::Workspace::open(m_db);
+    ui::RunView view;
+    view.setReader(ws->reader());
+    view.setRun(QString::fromStdString(id));
+    QCPGraph* loss = view.lossPlot()->series(QStringLiteral("train/loss"));
+    QCOMPARE(loss->dataCount(), 4);
+    QCOMPARE(view.heatmap()->slider()->maximum(), 1);
+    for (int step = 21; step <= 60; ++step) test::write_demo_step(store, id, live, step);
+    store.flush();
+    view.onRunUpdated(QString::fromStdString(id), 60);
+    view.onRunUpdated(QString::fromStdString(id), 60);  // coalesced with the first
+    QTRY_COMPARE(loss->dataCount(), 12);
+    QCOMPARE(view.heatmap()->slider()->maximum(), 5);
+    QCOMPARE(*view.heatmap()->currentStep(), int64_t(60));  // follows the newest step
+    view.onRunUpdated(QStringLiteral("some-other-run"), 1);  // ignored
+    QTest::qWait(100);
+    QCOMPARE(loss->dataCount(), 12);
+  }
+
+  void compareViewOverlaysAndDiffs() {
+    auto ws = ui::Workspace::open(m_db);
+    ui::CompareView view;
+    view.setReader(ws->reader());
+    view.setRuns(m_mola, m_uniform);
+    // train/loss + eval/loss for each run; eval/acc for each run.
+    QCOMPARE(view.lossPlot()->plot()->graphCount(), 4);
+    QCOMPARE(view.accuracyPlot()->plot()->graphCount(), 2);
+    QCOMPARE(view.lossPlot()->pointCount(), 2 * (8 + 2));
+    QVERIFY(view.onlyDifferences()->isChecked());
+    QStringList keys;
+    for (int row = 0; row < view.diffTable()->rowCount(); ++row)
+      keys << view.diffTable()->item(row, 0)->text();
+    QVERIFY2(keys.contains(QStringLiteral("train.lr")), qPrintable(keys.join(QLatin1Char(','))));
+    QVERIFY(keys.contains(QStringLiteral("allocation.method")));
+    QVERIFY(keys.contains(QStringLiteral("allocation.preset")));
+    QVERIFY(!keys.contains(QStringLiteral("adapters.r")));
+    const int onlyDiffRows = view.diffTable()->rowCount();
+    view.onlyDifferences()->setChecked(false);
+    QVERIFY(view.diffTable()->rowCount() > onlyDiffRows);
+  }
+};
+
+QTEST_MAIN(TestPlots)
+#include "tst_plots.moc"

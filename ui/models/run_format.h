@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Display helpers shared by the run table, the run view and the compare view: params as plain
+// text, the "key params" summary (experts / top-k / rank), status names and colours.
+#pragma once
+
+#include <optional>
+
+#include <QColor>
+#include <QString>
+
+#include "core/store/run_types.h"
+
+namespace apportion::ui {
+
+/// A param's value without JSON string quotes ("\"mola\"" → "mola"); empty when absent.
+QString paramText(const Run& run, const std::string& key);
+/// A param parsed as a number; std::nullopt when absent or not numeric.
+std::optional<double> paramNumber(const Run& run, const std::string& key);
+/// "E=4 k=2 r=8", "mola 2468 k=2 r=8", "LoRA r=8" or "pretrain".
+QString keyParamsText(const Run& run);
+/// "FINISHED", "RUNNING", …
+QString statusText(RunStatus status);
+/// Colour for a status (green finished, blue running, red failed, orange killed).
+QColor statusColor(RunStatus status);
+/// The largest step of any latest metric (0 when none).
+int64_t latestStep(const Run& run);
+/// train.steps from the params (0 when absent).
+int64_t plannedSteps(const Run& run);
+
+}  // namespace apportion::ui

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// NewRunDialog: pick a preset from experiments/*.json, edit its JSON (a text editor plus form
+// fields for common knobs, kept in sync), see the ap_core validation error inline (Launch is
+// disabled while invalid) and an allocation preview; Launch writes
+// <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path).
+#pragma once
+
+#include <QDialog>
+#include <QDir>
+#include <QString>
+
+#include <nlohmann/json.hpp>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QSpinBox;
+
+namespace apportion::ui {
+
+class NewRunDialog : public QDialog {
+  Q_OBJECT
+
+ public:
+  NewRunDialog(const QString& experimentsDir, const QDir& workspace, QWidget* parent = nullptr);
+
+  /// Selects a preset by file name ("tiny.json"); false if not listed.
+  bool selectPreset(const QString& fileName);
+  /// Replaces the editor text (validation follows as on a user edit).
+  void setConfigText(const QString& json);
+  QString configText() const;
+  /// True when the current text parses and validates.
+  bool isValid() const { return m_valid; }
+  /// The error shown (empty when valid).
+  QString errorText() const;
+  QString previewText() const;
+  /// Path written by the last launch.
+  const QString& writtenConfigPath() const { return m_writtenPath; }
+
+  QComboBox* presetCombo() const { return m_presets; }
+  QPushButton* launchButton() const { return m_launch; }
+  QPlainTextEdit* editor() const { return m_editor; }
+  QSpinBox* expertsSpin() const { return m_experts; }
+  QSpinBox* topKSpin() const { return m_topK; }
+  QSpinBox* rankSpin() const { return m_rank; }
+  QSpinBox* stepsSpin() const { return m_steps; }
+  QComboBox* methodCombo() const { return m_method; }
+
+ public Q_SLOTS:
+  /// Writes the config file, emits launchRequested and accepts the dialog.
+  void launch();
+
+ Q_SIGNALS:
+  void launchRequested(const QString& configPath);
+
+ private Q_SLOTS:
+  void onPresetChanged(int index);
+  void onTextChanged();
+
+ private:
+  QWidget* buildForm();
+  void loadPresets(const QString& experimentsDir);
+  void syncFormFromJson(const nlohmann::json& j);
+  void patchJson(const std::string& dottedPath, const nlohmann::json& value);
+  void applyMethod(const QString& method);
+
+  QDir m_workspace;
+  bool m_valid = false;
+  bool m_syncing = false;
+  QString m_writtenPath;
+
+  QComboBox* m_presets = nullptr;
+  QPlainTextEdit* m_editor = nullptr;
+  QLabel* m_description = nullptr;
+  QLabel* m_error = nullptr;
+  QLabel* m_preview = nullptr;
+  QPushButton* m_launch = nullptr;
+  QComboBox* m_method = nullptr;
+  QComboBox* m_molaPreset = nullptr;
+  QSpinBox* m_experts = nullptr;
+  QSpinBox* m_topK = nullptr;
+  QSpinBox* m_rank = nullptr;
+  QDoubleSpinBox* m_lr = nullptr;
+  QSpinBox* m_steps = nullptr;
+};
+
+}  // namespace apportion::ui

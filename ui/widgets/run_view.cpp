@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// RunView: one run's curves, allocation, routing heatmap, log and config.
+#include "ui/widgets/run_view.h"
+
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+#include <nlohmann/json.hpp>
+
+#include "core/common/error.h"
+#include "ui/models/run_colors.h"
+#include "ui/models/run_format.h"
+#include "ui/plots/expert_count_bars.h"
+#include "ui/plots/expert_load_heatmap.h"
+#include "ui/plots/metric_plot.h"
+
+namespace apportion::ui {
+
+namespace {
+
+/// Fixed colours for the per-task accuracy curves (the mean uses the run colour).
+QColor taskColor(const std::string& key) {
+  if (key == "eval/acc/lookup") return QColor(0x59a14f);
+  if (key == "eval/acc/arithmetic") return QColor(0xe15759);
+  if (key == "eval/acc/facts") return QColor(0xb07aa1);
+  return QColor(0x9c755f);
+}
+
+bool isAccuracyKey(const std::string& key) {
+  return key == "eval/acc" || key.rfind("eval/acc/", 0) == 0;
+}
+
+}  // namespace
+
+RunView::RunView(QWidget* parent)
+    : QWidget(parent),
+      m_header(new QLabel(this)),
+      m_stopButton(new QPushButton(tr("Stop"), this)),
+      m_tabs(new QTabWidget(this)),
+      m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
+      m_accPlot(new MetricPlot(tr("Accuracy"), tr("accuracy"))),
+      m_heatmap(new ExpertLoadHeatmap),
+      m_bars(new ExpertCountBars),
+      m_log(new QPlainTextEdit),
+      m_config(new QPlainTextEdit) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(4, 4, 4, 4);
+  auto* top = new QHBoxLayout;
+  m_header->setTextFormat(Qt::RichText);
+  m_header->setWordWrap(true);
+  m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  top->addWidget(m_header, 1);
+  m_stopButton->setEnabled(false);
+  m_stopButton->setToolTip(tr("Stop the run (SIGTERM: it finishes the step and checkpoints)"));
+  top->addWidget(m_stopButton, 0, Qt::AlignTop);
+  layout->addLayout(top);
+  layout->addWidget(m_tabs, 1);
+
+  auto* plots = new QWidget;
+  auto* grid = new QGridLayout(plots);
+  grid->setContentsMargins(0, 0, 0, 0);
+  grid->addWidget(m_lossPlot, 0, 0);
+  grid->addWidget(m_accPlot, 0, 1);
+  grid->addWidget(m_heatmap, 1, 0);
+  grid->addWidget(m_bars, 1, 1);
+  grid->setColumnStretch(0, 3);
+  grid->setColumnStretch(1, 2);
+  grid->setRowStretch(0, 1);
+  grid->setRowStretch(1, 1);
+  m_tabs->addTab(plots, tr("Curves && routing"));
+  m_accPlot->setFixedYRange(0.0, 1.0);
+  m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
+
+  m_log->setReadOnly(true);
+  m_log->setMaximumBlockCount(5000);
+  m_log->setFont(QFont(QStringLiteral("monospace"), 9));
+  m_tabs->addTab(m_log, tr("Log"));
+  m_config->setReadOnly(true);
+  m_config->setFont(QFont(QStringLiteral("monospace"), 9));
+  m_tabs->addTab(m_config, tr("Config"));
+
+  m_refreshTimer.setSingleShot(true);
+  m_refreshTimer.setInterval(60);
+  connect(&m_refreshTimer, &QTimer::timeout, this, &RunView::refreshNow);
+  connect(m_stopButton, &QPushButton::clicked, this, [this] {
+    if (!m_runId.isEmpty()) Q_EMIT stopRequested(m_runId);
+  });
+  setRun({});
+}
+
+void RunView::setReader(std::shared_ptr<RunReader> reader) {
+  m_reader = std::move(reader);
+  setRun({});
+}
+
+void RunView::setRun(const QString& runId) {
+  m_runId = runId;
+  m_lastStep.clear();
+  m_lossPlot->clear();
+  m_accPlot->clear();
+  m_log->setPlainText(runId.isEmpty() ? QString()
+                                      : tr("(stderr is kept only for runs launched from this window)"));
+  m_config->clear();
+  m_stopButton->setEnabled(false);
+  m_heatmap->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
+  m_bars->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
+  m_bars->setColor(runId.isEmpty() ? QColor(0x4e79a7) : runColor(runId));
+  if (!runId.isEmpty() && m_reader) {
+    try {
+      if (const auto run = m_reader->find_run(runId.toStdString())) {
+        try {
+          m_config->setPlainText(
+              QString::fromStdString(nlohmann::json::parse(run->config_json).dump(2)));
+        } catch (const nlohmann::json::exception&) {
+          m_config->setPlainText(QString::fromStdString(run->config_json));
+        }
+      }
+    } catch (const Error&) {
+    }
+  }
+  refreshNow();
+}
+
+void RunView::setLogText(const QString& text) {
+  m_log->setPlainText(text);
+  m_log->verticalScrollBar()->setValue(m_log->verticalScrollBar()->maximum());
+}
+
+void RunView::setStopEnabled(bool enabled) { m_stopButton->setEnabled(enabled); }
+
+void RunView::onRunUpdated(const QString& runId, qint64 /*step*/) {
+  if (runId == m_runId) scheduleRefresh();
+}
+
+void RunView::onStoreChanged() {
+  if (!m_runId.isEmpty()) scheduleRefresh();
+}
+
+void RunView::onLogAppended(const QString& runId, const QString& text) {
+  if (runId != m_runId) return;
+  m_log->appendPlainText(text.endsWith(QLatin1Char('\n')) ? text.chopped(1) : text);
+}
+
+void RunView::scheduleRefresh() {
+  if (!m_refreshTimer.isActive()) m_refreshTimer.start();  // never restart: no starvation
+}
+
+void RunView::ensureSeries(const std::string& key) {
+  const QString id = QString::fromStdString(key);
+  const QColor color = runColor(m_runId);
+  if (key == "train/loss") {
+    m_lossPlot->addSeries(id, id, color);
+  } else if (key == "eval/loss") {
+    m_lossPlot->addSeries(id, id, color.darker(150), Qt::DashLine, /*markers=*/true);
+  } else if (key == "eval/acc") {
+    m_accPlot->addSeries(id, tr("eval/acc (mean)"), color, Qt::SolidLine, true);
+  } else if (isAccuracyKey(key)) {
+    m_accPlot->addSeries(id, id, taskColor(key), Qt::DashLine, true);
+  }
+}
+
+void RunView::pullSeries(MetricPlot* plot, const std::string& key) {
+  const auto last = m_lastStep.find(key);
+  const int64_t after = last == m_lastStep.end() ? -1 : last->second;
+  const MetricSeries s = m_reader->metric_series(m_runId.toStdString(), key, after);
+  if (s.steps.empty()) return;
+  plot->appendPoints(QString::fromStdString(key), s.steps, s.values);
+  m_lastStep[key] = s.steps.back();
+}
+
+void RunView::refreshNow() {
+  m_refreshTimer.stop();
+  updateHeader();
+  if (!m_reader || m_runId.isEmpty()) {
+    m_lossPlot->replotNow();
+    m_accPlot->replotNow();
+    return;
+  }
+  try {
+    for (const std::string& key : m_reader->metric_keys(m_runId.toStdString())) {
+      if (key != "train/loss" && key != "eval/loss" && !isAccuracyKey(key)) continue;
+      ensureSeries(key);
+      pullSeries(isAccuracyKey(key) ? m_accPlot : m_lossPlot, key);
+    }
+  } catch (const Error&) {
+    // a busy database: the next nudge or poll retries
+  }
+  m_heatmap->refresh();
+  if (m_bars->expertsPerLayer().empty()) m_bars->refresh();
+}
+
+void RunView::updateHeader() {
+  if (!m_reader || m_runId.isEmpty()) {
+    m_header->setText(tr("<i>Select a run in the table (two runs: Compare).</i>"));
+    return;
+  }
+  std::optional<Run> run;
+  try {
+    run = m_reader->find_run(m_runId.toStdString());
+  } catch (const Error&) {
+    return;
+  }
+  if (!run) {
+    m_header->setText(tr("<i>Run %1 not found.</i>").arg(m_runId));
+    return;
+  }
+  const QColor color = runColor(m_runId);
+  QString html = QStringLiteral("<span style='color:%1;font-size:large'>&#9632;</span> "
+                                "<b style='font-size:large'>%2</b> &nbsp; "
+                                "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &nbsp; %6 "
+                                "&nbsp; step %7")
+                     .arg(color.name(), QString::fromStdString(run->name).toHtmlEscaped(),
+                          statusColor(run->status).name(), statusText(run->status),
+                          QString::fromStdString(run->experiment_name).toHtmlEscaped(),
+                          keyParamsText(*run).toHtmlEscaped())
+                     .arg(latestStep(*run));
+  const auto err = run->tags.find("error");
+  if (err != run->tags.end() && run->status != RunStatus::Finished)
+    html += QStringLiteral("<br><span style='color:#c62828'>%1</span>")
+                .arg(QString::fromStdString(err->second).toHtmlEscaped());
+  html += QStringLiteral("<br><small style='color:gray'>%1</small>").arg(m_runId);
+  m_header->setText(html);
+}
+
+}  // namespace apportion::ui

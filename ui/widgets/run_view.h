@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// RunView: the detail panel of one run: a header (name, status, method, error), live loss and
+// accuracy curves, the per-layer expert counts, the routing-load heatmap with its step scrubber,
+// the run's stderr log (runs launched from this GUI) and its config. Data is pulled from the
+// store by step increments; nudges are coalesced by a 60 ms single-shot timer.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <QTimer>
+#include <QWidget>
+
+#include "core/store/run_reader.h"
+
+class QLabel;
+class QPlainTextEdit;
+class QPushButton;
+class QTabWidget;
+
+namespace apportion::ui {
+
+class ExpertCountBars;
+class ExpertLoadHeatmap;
+class MetricPlot;
+
+class RunView : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit RunView(QWidget* parent = nullptr);
+
+  void setReader(std::shared_ptr<RunReader> reader);
+  /// Shows a run (empty id clears) and loads everything recorded so far.
+  void setRun(const QString& runId);
+  const QString& runId() const { return m_runId; }
+
+  /// Replaces the log panel's text (stderr of a launched run).
+  void setLogText(const QString& text);
+  /// Enables Stop (the run is RUNNING and was launched from this GUI).
+  void setStopEnabled(bool enabled);
+
+  MetricPlot* lossPlot() const { return m_lossPlot; }
+  MetricPlot* accuracyPlot() const { return m_accPlot; }
+  ExpertLoadHeatmap* heatmap() const { return m_heatmap; }
+  ExpertCountBars* expertBars() const { return m_bars; }
+  QPushButton* stopButton() const { return m_stopButton; }
+  QLabel* headerLabel() const { return m_header; }
+
+ public Q_SLOTS:
+  /// A run committed rows up to `step`: coalesced incremental refresh if it is shown.
+  void onRunUpdated(const QString& runId, qint64 step = -1);
+  /// Something changed in the store (data_version): coalesced refresh of the shown run.
+  void onStoreChanged();
+  /// Appends stderr text of a launched run if it is the one shown.
+  void onLogAppended(const QString& runId, const QString& text);
+  /// Pulls increments now (tests; the coalescing timer calls it).
+  void refreshNow();
+
+ Q_SIGNALS:
+  void stopRequested(const QString& runId);
+
+ private:
+  void scheduleRefresh();
+  void updateHeader();
+  void pullSeries(MetricPlot* plot, const std::string& key);
+  void ensureSeries(const std::string& key);
+
+  std::shared_ptr<RunReader> m_reader;
+  QString m_runId;
+  std::map<std::string, int64_t> m_lastStep;  ///< metric key → last step loaded
+  QTimer m_refreshTimer;
+
+  QLabel* m_header = nullptr;
+  QPushButton* m_stopButton = nullptr;
+  QTabWidget* m_tabs = nullptr;
+  MetricPlot* m_lossPlot = nullptr;
+  MetricPlot* m_accPlot = nullptr;
+  ExpertLoadHeatmap* m_heatmap = nullptr;
+  ExpertCountBars* m_bars = nullptr;
+  QPlainTextEdit* m_log = nullptr;
+  QPlainTextEdit* m_config = nullptr;
+};
+
+}  // namespace apportion::ui
