@@ -63,15 +63,17 @@ std::string arithmetic_document(SplitMix64& rng) {
   return doc;
 }
 
-/// Key=value pairs, then some of them repeated (teaches the copy/induction pattern of lookup).
+/// Key=value pairs, then some of them recalled (teaches the copy/induction pattern of lookup):
+/// either repeated as `k7=dr` or queried as `; k7? dr`, the form the lookup task asks in.
 std::string key_value_document(SplitMix64& rng) {
   KeyValueLine line = random_key_values(rng, rng.range(3, 5));
   std::string doc = line.text;
   rng.shuffle(line.pairs);
   const int repeats = rng.range(2, 3);
+  const bool as_queries = rng.uniform(2) == 0;
   for (int i = 0; i < repeats; ++i) {
     const auto& [key, value] = line.pairs[static_cast<size_t>(i)];
-    append_if_fits(doc, key + "=" + value);
+    append_if_fits(doc, as_queries ? "; " + key + "? " + value : key + "=" + value);
   }
   return doc;
 }
@@ -87,14 +89,14 @@ std::vector<std::string> make_pretraining_corpus(const DataConfig& cfg, int num_
   std::vector<std::string> docs;
   docs.reserve(static_cast<size_t>(num_documents));
   for (int i = 0; i < num_documents; ++i) {
-    const int kind = i % 10;  // 7 in 10 documents are facts, 2 arithmetic, 1 key=value
-    if (kind < 7) {
+    const int kind = i % 10;  // 5 in 10 documents are facts, 2 arithmetic, 3 key=value
+    if (kind < 5) {
       std::string doc = facts.take();
       for (int s = 1; s < 3 && doc.size() + 1 + facts.peek().size() <= kMaxDocumentBytes; ++s) {
         doc += " " + facts.take();
       }
       docs.push_back(std::move(doc));
-    } else if (kind < 9) {
+    } else if (kind < 7) {
       docs.push_back(arithmetic_document(rng));
     } else {
       docs.push_back(key_value_document(rng));

@@ -8,8 +8,9 @@
 namespace apportion {
 
 Example random_equation(SplitMix64& rng) {
-  int a = static_cast<int>(rng.uniform(100));
-  int b = static_cast<int>(rng.uniform(100));
+  // Operands 0..49: sums up to 98, so one carry at most and two answer digits.
+  int a = static_cast<int>(rng.uniform(50));
+  int b = static_cast<int>(rng.uniform(50));
   const bool subtract = rng.uniform(2) == 1;
   if (subtract && a < b) {
     std::swap(a, b);  // results stay non-negative

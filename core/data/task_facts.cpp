@@ -133,8 +133,10 @@ std::vector<Example> generate_facts(const std::vector<Fact>& facts,
     for (size_t i = 0; i < options.size(); ++i) {
       prompt += std::string(" ") + static_cast<char>('A' + i) + ") " + options[i];
     }
-    prompt += ". Answer:";
-    return Example{"facts", prompt, std::string(1, static_cast<char>('A' + correct))};
+    // The answer is the option's text (not its letter): the tiny backbone can recall or copy a
+    // city, while mapping a recalled value to a letter is beyond it in a few hundred steps.
+    prompt += ". Answer: ";
+    return Example{"facts", prompt, fact.value};
   });
 }
 

@@ -13,6 +13,7 @@
 #include "core/common/error.h"
 #include "core/data/batcher.h"
 #include "core/tensor/safetensors.h"
+#include "core/train/blas_threads.h"
 #include "core/train/evaluator.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/model_builder.h"
@@ -261,6 +262,9 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
   fs::create_directories(options.run_dir);
   s.checkpoint_path = (fs::path(options.run_dir) / "checkpoint.pt").string();
   s.built = build_model(cfg, options.workspace_dir);
+  // Small models: one BLAS thread per torch thread (see blas_threads.h); large GEMMs keep
+  // OpenBLAS's own parallelism.
+  if (s.built.shape.hidden_size < 1024) set_blas_threads(1);
   if (cfg.adapters) s.modules = canonical_module_order(cfg.adapters->target_modules);
   s.prepare_data();
   std::vector<torch::Tensor> params;
