@@ -30,8 +30,9 @@ namespace {
 RunReader open_reader(const std::string& db_path) {
   const std::string path = db_path.empty() ? default_db_path() : db_path;
   if (!fs::exists(path)) {
-    throw StoreError(path + ": no such workspace database (pass --db PATH; `apportion train` "
-                            "creates one)");
+    throw StoreError(path +
+                     ": no such workspace database (pass --db PATH; `apportion train` "
+                     "creates one)");
   }
   return RunReader(path);
 }
@@ -64,7 +65,8 @@ nlohmann::json run_json(const Run& r) {
   j["device"] = r.device;
   j["tags"] = r.tags;
   nlohmann::json latest = nlohmann::json::object();
-  for (const auto& [k, v] : r.latest_metrics) latest[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(std::to_string(v));
+  for (const auto& [k, v] : r.latest_metrics)
+    latest[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(std::to_string(v));
   j["latest_metrics"] = latest;
   return j;
 }
@@ -127,7 +129,8 @@ int run_show(const std::string& db_path, const std::string& run, bool as_json) {
   std::cout << "\ntags:\n";
   for (const auto& [k, v] : r->tags) std::cout << "  " << k << " = " << v << "\n";
   std::cout << "\nmatrix records: " << j["matrix_keys"].dump() << "\nartifacts: " << arts.dump()
-            << "\n\nconfig:\n" << j["config"].dump(2) << std::endl;
+            << "\n\nconfig:\n"
+            << j["config"].dump(2) << std::endl;
   return kExitFinished;
 }
 

@@ -34,8 +34,8 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
     RunReader reader(db_path);
     const auto run = reader.find_run(args.resume);
     if (!run) {
-      throw ConfigError("--resume " + args.resume + ": no run with that id (prefix) in " +
-                        db_path + "; list them with `apportion runs --db " + db_path + "`");
+      throw ConfigError("--resume " + args.resume + ": no run with that id (prefix) in " + db_path +
+                        "; list them with `apportion runs --db " + db_path + "`");
     }
     if (run->status == RunStatus::Finished) {
       throw ConfigError("--resume " + args.resume + ": run " + run->run_id +
@@ -59,12 +59,14 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
   if (args.max_steps > 0) p.json["train"]["steps"] = args.max_steps;
   p.cfg = ExperimentConfig::from_json(p.json);
   if (args.pretrain && !p.cfg.is_pretraining()) {
-    throw ConfigError("adapters: `apportion pretrain` takes a config without adapters (it trains "
-                      "the whole backbone); use `apportion train` for adapter fine-tuning");
+    throw ConfigError(
+        "adapters: `apportion pretrain` takes a config without adapters (it trains "
+        "the whole backbone); use `apportion train` for adapter fine-tuning");
   }
   if (!args.pretrain && p.cfg.is_pretraining()) {
-    throw ConfigError("adapters: missing — this is a pretraining config; run it with "
-                      "`apportion pretrain`, or add an adapters section");
+    throw ConfigError(
+        "adapters: missing — this is a pretraining config; run it with "
+        "`apportion pretrain`, or add an adapters section");
   }
   p.json = p.cfg.to_json();  // the stored form: every default written out
   return p;
@@ -145,7 +147,8 @@ int run_train(const TrainArgs& args) {
   store->flush();
   const int code = exit_code_for(result.status);
   if (json_mode) json_sink.status(result.status, result.message, code);
-  if (result.status == RunStatus::Failed) print_error("run " + p.run_id + " FAILED: " + result.message);
+  if (result.status == RunStatus::Failed)
+    print_error("run " + p.run_id + " FAILED: " + result.message);
   if (!json_mode) {
     std::cerr << "run " << p.run_id << " " << to_string(result.status) << " at step "
               << result.last_step << "; workspace " << db_abs.string() << std::endl;

@@ -74,7 +74,8 @@ void StdoutJsonSink::committed(int64_t step) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mutex_);
   // Nudges carry no data: skip a repeat of the same step within 250 ms.
-  if (step == last_committed_step_ && now - last_committed_ < std::chrono::milliseconds(250)) return;
+  if (step == last_committed_step_ && now - last_committed_ < std::chrono::milliseconds(250))
+    return;
   last_committed_step_ = step;
   last_committed_ = now;
   ProgressLine l;
@@ -113,8 +114,8 @@ void TerminalSink::on_progress(const ProgressPoint& e) {
   bar << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << e.step
       << "/" << e.total_steps << "  loss " << std::fixed;
   bar.precision(4);
-  bar << e.loss << "  " << format_duration(e.elapsed_s) << " elapsed, ETA "
-      << format_duration(eta) << last_eval_ << "   ";
+  bar << e.loss << "  " << format_duration(e.elapsed_s) << " elapsed, ETA " << format_duration(eta)
+      << last_eval_ << "   ";
   std::cout << bar.str() << std::flush;
   bar_drawn_ = true;
 }
@@ -127,7 +128,8 @@ void TerminalSink::on_log(const LogLine& e) {
 }
 
 void TerminalSink::on_metric(const MetricPoint& e) {
-  if (e.key != "eval/acc" && !(e.key == "eval/loss" && last_eval_.find("acc") == std::string::npos)) {
+  if (e.key != "eval/acc" &&
+      !(e.key == "eval/loss" && last_eval_.find("acc") == std::string::npos)) {
     return;
   }
   std::lock_guard<std::mutex> lock(mutex_);

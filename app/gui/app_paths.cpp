@@ -14,7 +14,8 @@ AppPaths AppPaths::resolve(const QString& experimentsOption, const QString& appo
   if (!experimentsOption.isEmpty()) {
     paths.experimentsDir = QFileInfo(experimentsOption).absoluteFilePath();
   } else {
-    const QString installed = binDir.absoluteFilePath(QStringLiteral("../share/apportion/experiments"));
+    const QString installed =
+        binDir.absoluteFilePath(QStringLiteral("../share/apportion/experiments"));
     paths.experimentsDir = QFileInfo::exists(installed)
                                ? QDir::cleanPath(installed)
                                : QStringLiteral(AP_SOURCE_DIR "/experiments");

@@ -36,9 +36,10 @@ int main(int argc, char* argv[]) {
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("Save the main window to FILE.png and quit."),
                                       QStringLiteral("FILE.png"));
-  const QCommandLineOption delay(QStringLiteral("screenshot-delay"),
-                                 QStringLiteral("Milliseconds before the screenshot (default 1500)."),
-                                 QStringLiteral("MS"), QStringLiteral("1500"));
+  const QCommandLineOption delay(
+      QStringLiteral("screenshot-delay"),
+      QStringLiteral("Milliseconds before the screenshot (default 1500)."), QStringLiteral("MS"),
+      QStringLiteral("1500"));
   const QCommandLineOption compare(QStringLiteral("compare"),
                                    QStringLiteral("Show the compare view of the first two runs."));
   const QCommandLineOption newRun(QStringLiteral("new-run"),

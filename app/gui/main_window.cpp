@@ -62,7 +62,8 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   m_table->setModel(m_proxy);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
-  m_table->setItemDelegateForColumn(ui::RunTableModel::ProgressColumn, new ui::ProgressDelegate(m_table));
+  m_table->setItemDelegateForColumn(ui::RunTableModel::ProgressColumn,
+                                    new ui::ProgressDelegate(m_table));
   m_table->setSortingEnabled(true);
   m_table->sortByColumn(ui::RunTableModel::StartColumn, Qt::DescendingOrder);
   m_table->verticalHeader()->setVisible(false);
@@ -92,7 +93,8 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
           &MainWindow::onSelectionChanged);
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_model, &ui::RunTableModel::scheduleRefresh);
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_runView, &ui::RunView::onStoreChanged);
-  connect(m_watcher, &ui::StoreWatcher::storeChanged, m_compareView, &ui::CompareView::onStoreChanged);
+  connect(m_watcher, &ui::StoreWatcher::storeChanged, m_compareView,
+          &ui::CompareView::onStoreChanged);
   connect(m_model, &ui::RunTableModel::runsRefreshed, this, [this] {
     if (!m_pendingSelect.isEmpty() && m_model->rowOf(m_pendingSelect) >= 0) {
       selectRun(m_pendingSelect);
@@ -106,8 +108,10 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
 
   resize(1400, 900);
   if (!kGeometry.value().isEmpty()) restoreGeometry(kGeometry.value());
-  if (!kSplitter.value().isEmpty()) m_splitter->restoreState(kSplitter.value());
-  else m_splitter->setSizes({230, 670});
+  if (!kSplitter.value().isEmpty())
+    m_splitter->restoreState(kSplitter.value());
+  else
+    m_splitter->setSizes({230, 670});
   updateStatus();
 }
 
@@ -122,7 +126,8 @@ void MainWindow::buildMenus() {
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   m_stopAction = run->addAction(tr("&Stop selected run"), this, &MainWindow::onStopSelected);
-  m_markFailedAction = run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
+  m_markFailedAction =
+      run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
   m_compareAction = run->addAction(tr("&Compare selected runs"), QKeySequence(tr("Ctrl+D")), this,
                                    &MainWindow::onCompareSelected);
 
@@ -184,16 +189,17 @@ void MainWindow::connectLauncher() {
 
 void MainWindow::onOpenWorkspace() {
   const QString start = m_workspace ? m_workspace->dir().absolutePath() : QDir::homePath();
-  const QString path = QFileDialog::getSaveFileName(
-      this, tr("Open or create a workspace database"), start,
-      tr("Apportion workspace (*.sqlite *.db);;All files (*)"), nullptr,
-      QFileDialog::DontConfirmOverwrite);
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Open or create a workspace database"), start,
+                                   tr("Apportion workspace (*.sqlite *.db);;All files (*)"),
+                                   nullptr, QFileDialog::DontConfirmOverwrite);
   if (!path.isEmpty()) openWorkspace(path);
 }
 
 QWidget* MainWindow::openNewRunDialog() {
   if (!m_workspace) {
-    QMessageBox::information(this, tr("New run"), tr("Open a workspace first (File → Open workspace)."));
+    QMessageBox::information(this, tr("New run"),
+                             tr("Open a workspace first (File → Open workspace)."));
     return nullptr;
   }
   auto* dialog = new ui::NewRunDialog(m_paths.experimentsDir, m_workspace->dir(), this);
@@ -219,7 +225,8 @@ void MainWindow::selectRun(const QString& runId) {
   const int row = m_model->rowOf(runId);
   if (row < 0) return;
   const QModelIndex index = m_proxy->mapFromSource(m_model->index(row, 0));
-  m_table->selectionModel()->select(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  m_table->selectionModel()->select(
+      index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
   m_table->scrollTo(index);
 }
 
@@ -245,7 +252,8 @@ void MainWindow::onMarkFailed() {
   if (!m_workspace) return;
   for (const QString& id : selectedRunIds()) {
     const Run* run = m_model->run(id);
-    if (!run || run->status != RunStatus::Running || (m_launcher && m_launcher->isActive(id))) continue;
+    if (!run || run->status != RunStatus::Running || (m_launcher && m_launcher->isActive(id)))
+      continue;
     try {
       RunStore store(m_workspace->dbPath().toStdString());
       store.set_tag(id.toStdString(), "error", "marked FAILED by the user (stale RUNNING run)");
@@ -300,7 +308,8 @@ bool MainWindow::showCompareOfFirstTwo() {
     const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(id), 0));
     selection.select(index, index);
   }
-  m_table->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  m_table->selectionModel()->select(
+      selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
   m_compareView->setRuns(ids[0], ids[1]);
   m_tabs->setCurrentWidget(m_compareView);
   return true;
@@ -312,7 +321,9 @@ void MainWindow::onRunStarted(const QString& runId) {
   statusBar()->showMessage(tr("Run %1 started").arg(runId.left(8)), 4000);
 }
 
-void MainWindow::onRunFinished(const QString& runId, const QString& status, const QString& message) {
+void MainWindow::onRunFinished(const QString& runId,
+                               const QString& status,
+                               const QString& message) {
   m_model->refresh();
   m_runView->onRunUpdated(runId);
   if (runId == m_runView->runId()) m_runView->setStopEnabled(false);
@@ -322,7 +333,8 @@ void MainWindow::onRunFinished(const QString& runId, const QString& status, cons
 }
 
 void MainWindow::onLaunchFailed(const QString& /*key*/, const QString& message) {
-  auto* box = new QMessageBox(QMessageBox::Warning, tr("Run did not start"), message, QMessageBox::Ok, this);
+  auto* box = new QMessageBox(QMessageBox::Warning, tr("Run did not start"), message,
+                              QMessageBox::Ok, this);
   box->setAttribute(Qt::WA_DeleteOnClose);
   box->open();
 }
@@ -351,7 +363,8 @@ bool MainWindow::confirmCloseWithActiveRuns() {
   const auto answer = QMessageBox::question(
       this, tr("Runs are training"),
       tr("%n run(s) launched from this window are still training.\nStop them (each finishes its "
-         "step and checkpoints) and quit?", nullptr, n),
+         "step and checkpoints) and quit?",
+         nullptr, n),
       QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel);
   if (answer != QMessageBox::Yes) return false;
   m_launcher->stopAll();

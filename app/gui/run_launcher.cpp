@@ -71,9 +71,10 @@ QString RunLauncher::launch(const QString& configPath, const QStringList& extraA
   child->configPath = configPath;
   child->process = new QProcess(this);
   child->process->setProgram(m_exe);
-  QStringList args{QStringLiteral("train"), configPath, QStringLiteral("--db"), m_db,
+  QStringList args{QStringLiteral("train"),      configPath,
+                   QStringLiteral("--db"),       m_db,
                    QStringLiteral("--progress"), QStringLiteral("json"),
-                   QStringLiteral("--threads"), QString::number(m_threads)};
+                   QStringLiteral("--threads"),  QString::number(m_threads)};
   args << m_extraArgs << extraArgs;
   child->process->setArguments(args);
   child->process->setProcessChannelMode(QProcess::SeparateChannels);
@@ -198,7 +199,8 @@ void RunLauncher::handleLine(Child* child, const QByteArray& raw) {
     child->runId = lineRun;
     Q_EMIT runStarted(child->runId);
   } else if (!lineRun.isEmpty() && lineRun != child->runId) {
-    appendLog(child, QStringLiteral("[launcher] warning: line for another run %1 ignored\n").arg(lineRun));
+    appendLog(child,
+              QStringLiteral("[launcher] warning: line for another run %1 ignored\n").arg(lineRun));
     return;
   }
   if (parsed->event == "committed") {
@@ -233,24 +235,26 @@ void RunLauncher::onFinished(Child* child, int exitCode, QProcess::ExitStatus ex
   if (child->status && !child->runId.isEmpty()) {
     const QString status = QString::fromStdString(child->status->status);
     const QString message = QString::fromStdString(child->status->message);
-    appendLog(child, QStringLiteral("[launcher] run ended: %1 (exit code %2)\n").arg(status).arg(exitCode));
+    appendLog(
+        child,
+        QStringLiteral("[launcher] run ended: %1 (exit code %2)\n").arg(status).arg(exitCode));
     Q_EMIT runFinished(child->runId, status, message);
     return;
   }
   const QString tail = lastLines(child->stderrText, kStderrTailLines);
   if (child->runId.isEmpty()) {
-    QString message = bySignal ? tr("apportion train was killed by %1 before the run started")
-                                     .arg(signalName(exitCode))
-                               : tr("apportion train exited with code %1 before the run started")
-                                     .arg(exitCode);
+    QString message =
+        bySignal ? tr("apportion train was killed by %1 before the run started")
+                       .arg(signalName(exitCode))
+                 : tr("apportion train exited with code %1 before the run started").arg(exitCode);
     if (!tail.isEmpty()) message += QStringLiteral(":\n") + tail;
     appendLog(child, QStringLiteral("[launcher] %1\n").arg(message));
     Q_EMIT launchFailed(child->key, message);
     return;
   }
-  const QString message = bySignal
-      ? tr("run process killed by %1 (no status line)").arg(signalName(exitCode))
-      : tr("run process exited with code %1 without a status line").arg(exitCode);
+  const QString message =
+      bySignal ? tr("run process killed by %1 (no status line)").arg(signalName(exitCode))
+               : tr("run process exited with code %1 without a status line").arg(exitCode);
   recordCrash(child, message, exitCode, bySignal);
   Q_EMIT runFinished(child->runId, QStringLiteral("FAILED"), message);
 }

@@ -31,10 +31,10 @@ class LoraAdapterImpl;
 /// One injected adapter and where it sits.
 struct InjectedAdapter {
   int layer = 0;
-  std::string module;                          ///< q_proj … down_proj
-  std::string name;                            ///< HF prefix of the projection
-  std::shared_ptr<MoeLoraAdapterImpl> moe;     ///< set for moe_lora
-  std::shared_ptr<LoraAdapterImpl> lora;       ///< set for lora
+  std::string module;                       ///< q_proj … down_proj
+  std::string name;                         ///< HF prefix of the projection
+  std::shared_ptr<MoeLoraAdapterImpl> moe;  ///< set for moe_lora
+  std::shared_ptr<LoraAdapterImpl> lora;    ///< set for lora
 };
 
 /// Routing load of the last forward: fraction of top-k assignments per expert and mean router

@@ -53,8 +53,8 @@ class MoeLoraAdapterImpl : public AdapterImpl {
   int top_k_;
   double alpha_;
   double dropout_;
-  torch::Tensor column_expert_;  ///< [ΣR] int64: expert index of each rank column
-  torch::Tensor column_scaling_; ///< [ΣR] float: α / r of each column's expert
+  torch::Tensor column_expert_;         ///< [ΣR] int64: expert index of each rank column
+  torch::Tensor column_scaling_;        ///< [ΣR] float: α / r of each column's expert
   std::vector<double> expert_scaling_;  ///< [E] host copy of the scaling
   torch::Tensor last_logits_, last_gates_;
 };

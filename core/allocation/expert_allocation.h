@@ -33,19 +33,19 @@ struct ModelShape {
 
 /// The budget and defaults from the config that a strategy distributes.
 struct AllocationBudget {
-  std::string method;                  ///< "uniform" or "mola"
-  std::string preset;                  ///< mola preset name
-  std::vector<int> explicit_experts;   ///< explicit per-layer list (wins over preset)
-  std::vector<int> explicit_top_k;     ///< explicit per-layer top-k
-  int num_experts = 4;                 ///< uniform count
+  std::string method;                 ///< "uniform" or "mola"
+  std::string preset;                 ///< mola preset name
+  std::vector<int> explicit_experts;  ///< explicit per-layer list (wins over preset)
+  std::vector<int> explicit_top_k;    ///< explicit per-layer top-k
+  int num_experts = 4;                ///< uniform count
   int top_k = 2;
   int rank = 8;
 };
 
 /// Result: per layer, the ranks of its experts (the expert count is ranks[l].size()).
 struct ExpertAllocation {
-  std::vector<std::vector<int>> ranks;   ///< [layer][expert] → rank
-  std::vector<int> top_k;                ///< [layer]
+  std::vector<std::vector<int>> ranks;  ///< [layer][expert] → rank
+  std::vector<int> top_k;               ///< [layer]
   int experts(int layer) const { return static_cast<int>(ranks.at(layer).size()); }
   int total_experts() const;
   int max_experts() const;

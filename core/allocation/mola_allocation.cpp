@@ -32,10 +32,9 @@ class MolaAllocation : public AllocationStrategy {
     std::vector<int> counts;
     if (!budget.explicit_experts.empty()) {
       if (static_cast<int>(budget.explicit_experts.size()) != shape.num_layers) {
-        throw ConfigError("allocation.experts_per_layer: has " +
-                          std::to_string(budget.explicit_experts.size()) +
-                          " entries but the model has " + std::to_string(shape.num_layers) +
-                          " layers");
+        throw ConfigError(
+            "allocation.experts_per_layer: has " + std::to_string(budget.explicit_experts.size()) +
+            " entries but the model has " + std::to_string(shape.num_layers) + " layers");
       }
       counts = budget.explicit_experts;
     } else {

@@ -39,10 +39,9 @@ class UniformAllocation : public AllocationStrategy {
     std::vector<int> counts(static_cast<size_t>(shape.num_layers), budget.num_experts);
     if (!budget.explicit_experts.empty()) {
       if (static_cast<int>(budget.explicit_experts.size()) != shape.num_layers) {
-        throw ConfigError("allocation.experts_per_layer: has " +
-                          std::to_string(budget.explicit_experts.size()) +
-                          " entries but the model has " + std::to_string(shape.num_layers) +
-                          " layers");
+        throw ConfigError(
+            "allocation.experts_per_layer: has " + std::to_string(budget.explicit_experts.size()) +
+            " entries but the model has " + std::to_string(shape.num_layers) + " layers");
       }
       counts = budget.explicit_experts;
     }

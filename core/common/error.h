@@ -64,13 +64,13 @@ std::string concat(const Args&... args) {
 }  // namespace apportion
 
 /// Throws ErrorType with the concatenated message when cond is false.
-#define AP_CHECK_AS(ErrorType, cond, ...)                                      \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      throw ErrorType(::apportion::detail::concat(__VA_ARGS__));               \
-    }                                                                          \
+#define AP_CHECK_AS(ErrorType, cond, ...)                        \
+  do {                                                           \
+    if (!(cond)) {                                               \
+      throw ErrorType(::apportion::detail::concat(__VA_ARGS__)); \
+    }                                                            \
   } while (false)
 
 /// Precondition check on inputs: throws apportion::Error with file:line.
-#define AP_CHECK(cond, ...)                                                    \
+#define AP_CHECK(cond, ...) \
   AP_CHECK_AS(::apportion::Error, cond, __VA_ARGS__, " [", __FILE__, ":", __LINE__, "]")

@@ -12,7 +12,7 @@ namespace apportion {
 namespace {
 
 /// Known projection names, in canonical order.
-const std::vector<std::string> kKnownModules = {"q_proj",    "k_proj",  "v_proj", "o_proj",
+const std::vector<std::string> kKnownModules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                 "gate_proj", "up_proj", "down_proj"};
 
 void require(bool ok, const std::string& path, const std::string& message) {
@@ -100,7 +100,8 @@ void validate_data(const DataConfig& d) {
 
 void validate_train(const TrainConfig& t) {
   require(t.steps >= 1, "train.steps", "must be >= 1" + got(t.steps));
-  require(t.micro_batch_size >= 1, "train.micro_batch_size", "must be >= 1" + got(t.micro_batch_size));
+  require(t.micro_batch_size >= 1, "train.micro_batch_size",
+          "must be >= 1" + got(t.micro_batch_size));
   require(t.grad_accum >= 1, "train.grad_accum", "must be >= 1" + got(t.grad_accum));
   require(t.lr > 0 && t.lr < 10, "train.lr", "must be in (0, 10)" + got(t.lr));
   require(t.weight_decay >= 0, "train.weight_decay", "must be >= 0" + got(t.weight_decay));

@@ -32,21 +32,21 @@ struct BackboneConfig {
 
 /// Load-balancing auxiliary loss of the LoRA-MoE layers (METHODS.md §1.4).
 struct BalanceConfig {
-  double coef = 1e-3;                  ///< λ; 0 disables the loss
-  std::string scope = "layer";         ///< "layer" (MoLA) or "module" (GuiLoMo stage 2)
-  bool multiply_by_experts = true;     ///< multiply each term by N (MoLA) or not
+  double coef = 1e-3;               ///< λ; 0 disables the loss
+  std::string scope = "layer";      ///< "layer" (MoLA) or "module" (GuiLoMo stage 2)
+  bool multiply_by_experts = true;  ///< multiply each term by N (MoLA) or not
 };
 
 /// Adapter family and its hyperparameters (peft names where they exist).
 struct AdapterConfig {
-  std::string method = "moe_lora";     ///< "lora" (plain LoRA baseline) or "moe_lora"
-  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj",
+  std::string method = "moe_lora";  ///< "lora" (plain LoRA baseline) or "moe_lora"
+  std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                              "gate_proj", "up_proj", "down_proj"};
-  int r = 8;                           ///< rank of each expert (default for all)
-  double lora_alpha = 16.0;            ///< scaling numerator: scale = lora_alpha / r_i
-  double lora_dropout = 0.05;          ///< dropout on the adapter input
-  int num_experts = 4;                 ///< experts per layer when allocation.method == uniform
-  int top_k = 2;                       ///< experts per token (≤ experts of every layer)
+  int r = 8;                   ///< rank of each expert (default for all)
+  double lora_alpha = 16.0;    ///< scaling numerator: scale = lora_alpha / r_i
+  double lora_dropout = 0.05;  ///< dropout on the adapter input
+  int num_experts = 4;         ///< experts per layer when allocation.method == uniform
+  int top_k = 2;               ///< experts per token (≤ experts of every layer)
   BalanceConfig balance;
 };
 
@@ -60,43 +60,43 @@ struct AllocationConfig {
 
 /// The embedded task suite (fine-tuning) or pretraining corpus.
 struct DataConfig {
-  std::string suite = "builtin";       ///< only "builtin" for now
+  std::string suite = "builtin";  ///< only "builtin" for now
   std::vector<std::string> tasks = {"lookup", "arithmetic", "facts"};
-  int train_examples = 2000;           ///< training examples (spread evenly over tasks)
-  int eval_examples = 150;             ///< evaluation examples (spread evenly over tasks)
-  int max_seq_len = 96;                ///< cutoff length in tokens (bytes + BOS/EOS)
-  bool train_on_inputs = false;        ///< include the prompt in the loss (MoLA: true)
-  uint64_t seed = 1;                   ///< seed of the generated suite (facts, splits)
+  int train_examples = 2000;     ///< training examples (spread evenly over tasks)
+  int eval_examples = 150;       ///< evaluation examples (spread evenly over tasks)
+  int max_seq_len = 96;          ///< cutoff length in tokens (bytes + BOS/EOS)
+  bool train_on_inputs = false;  ///< include the prompt in the loss (MoLA: true)
+  uint64_t seed = 1;             ///< seed of the generated suite (facts, splits)
 };
 
 /// Optimiser, schedule and logging cadence.
 struct TrainConfig {
-  int steps = 200;                     ///< optimiser steps
+  int steps = 200;  ///< optimiser steps
   int micro_batch_size = 16;
-  int grad_accum = 1;                  ///< micro-batches per optimiser step
+  int grad_accum = 1;  ///< micro-batches per optimiser step
   double lr = 2e-3;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
   int warmup_steps = 10;
-  std::string schedule = "cosine";     ///< "cosine", "linear" or "constant"
-  double min_lr_ratio = 0.1;           ///< final lr = lr * min_lr_ratio (cosine/linear)
-  double max_grad_norm = 1.0;          ///< ≤ 0 disables clipping
-  int eval_every = 50;                 ///< steps between evaluations (and at the end)
-  int log_every = 5;                   ///< steps between scalar metric rows
-  int log_matrices_every = 20;         ///< steps between matrix records (routing load, …)
-  int checkpoint_every = 100;          ///< steps between checkpoints (and at stop/end)
-  std::string device = "cpu";          ///< "cpu" or "cuda[:N]"
+  std::string schedule = "cosine";  ///< "cosine", "linear" or "constant"
+  double min_lr_ratio = 0.1;        ///< final lr = lr * min_lr_ratio (cosine/linear)
+  double max_grad_norm = 1.0;       ///< ≤ 0 disables clipping
+  int eval_every = 50;              ///< steps between evaluations (and at the end)
+  int log_every = 5;                ///< steps between scalar metric rows
+  int log_matrices_every = 20;      ///< steps between matrix records (routing load, …)
+  int checkpoint_every = 100;       ///< steps between checkpoints (and at stop/end)
+  std::string device = "cpu";       ///< "cpu" or "cuda[:N]"
 };
 
 /// A whole experiment.
 struct ExperimentConfig {
   int schema_version = 1;
-  std::string name;                    ///< experiment name (groups runs in the store)
+  std::string name;  ///< experiment name (groups runs in the store)
   std::string description;
   BackboneConfig backbone;
-  std::optional<AdapterConfig> adapters;   ///< absent for pretraining
+  std::optional<AdapterConfig> adapters;  ///< absent for pretraining
   AllocationConfig allocation;
   DataConfig data;
   TrainConfig train;

@@ -130,17 +130,13 @@ Batch Batcher::make_text_batch(const std::vector<const std::string*>& documents)
   return assemble(rows, std::vector<std::string>(documents.size(), "text"));
 }
 
-std::vector<int64_t> sample_indices(int64_t n,
-                                    int batch_size,
-                                    uint64_t seed,
-                                    int64_t step,
-                                    int micro,
-                                    int micro_per_step) {
+std::vector<int64_t> sample_indices(
+    int64_t n, int batch_size, uint64_t seed, int64_t step, int micro, int micro_per_step) {
   AP_CHECK(n > 0, "sample_indices: dataset is empty");
   AP_CHECK(batch_size > 0, "sample_indices: batch_size must be > 0, got ", batch_size);
   AP_CHECK(step >= 0, "sample_indices: step must be >= 0, got ", step);
-  AP_CHECK(micro_per_step > 0 && micro >= 0 && micro < micro_per_step,
-           "sample_indices: micro ", micro, " not in [0, ", micro_per_step, ")");
+  AP_CHECK(micro_per_step > 0 && micro >= 0 && micro < micro_per_step, "sample_indices: micro ",
+           micro, " not in [0, ", micro_per_step, ")");
   std::map<int64_t, std::vector<int64_t>> permutations;  // epoch -> permutation of [0, n)
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(batch_size));

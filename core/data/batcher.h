@@ -20,11 +20,11 @@ namespace apportion {
 inline constexpr int64_t kIgnoreIndex = -100;
 
 struct Batch {
-  at::Tensor input_ids;        ///< [B, T] int64
-  at::Tensor attention_mask;   ///< [B, T] int64, 1 = token, 0 = padding
-  at::Tensor labels;           ///< [B, T] int64, next-token targets aligned with input_ids
-                               ///< (labels[:, t] is the target for position t), -100 = ignored
-  at::Tensor answer_mask;      ///< [B, T] bool: positions whose target is an answer/EOS token
+  at::Tensor input_ids;            ///< [B, T] int64
+  at::Tensor attention_mask;       ///< [B, T] int64, 1 = token, 0 = padding
+  at::Tensor labels;               ///< [B, T] int64, next-token targets aligned with input_ids
+                                   ///< (labels[:, t] is the target for position t), -100 = ignored
+  at::Tensor answer_mask;          ///< [B, T] bool: positions whose target is an answer/EOS token
   std::vector<std::string> tasks;  ///< task of each row
 };
 
@@ -44,11 +44,7 @@ class Batcher {
 
 /// Indices of the micro-batch `micro` of optimiser step `step`: a deterministic function of
 /// (seed, step, micro), drawn from a per-epoch permutation of [0, n).
-std::vector<int64_t> sample_indices(int64_t n,
-                                    int batch_size,
-                                    uint64_t seed,
-                                    int64_t step,
-                                    int micro,
-                                    int micro_per_step);
+std::vector<int64_t> sample_indices(
+    int64_t n, int batch_size, uint64_t seed, int64_t step, int micro, int micro_per_step);
 
 }  // namespace apportion

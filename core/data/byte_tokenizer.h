@@ -11,9 +11,9 @@ namespace apportion {
 
 class ByteTokenizer {
  public:
-  static constexpr int64_t kPad = 256;   ///< padding id (never a loss target)
-  static constexpr int64_t kBos = 257;   ///< beginning of sequence
-  static constexpr int64_t kEos = 258;   ///< end of sequence
+  static constexpr int64_t kPad = 256;  ///< padding id (never a loss target)
+  static constexpr int64_t kBos = 257;  ///< beginning of sequence
+  static constexpr int64_t kEos = 258;  ///< end of sequence
   static constexpr int64_t kVocabSize = 259;
 
   /// Bytes of `text` as ids (no BOS/EOS).

@@ -81,8 +81,10 @@ std::string key_value_document(SplitMix64& rng) {
 }  // namespace
 
 std::vector<std::string> make_pretraining_corpus(const DataConfig& cfg, int num_documents) {
-  AP_CHECK_AS(ConfigError, num_documents >= 0, "pretraining corpus: num_documents must be >= 0, "
-              "got ", num_documents);
+  AP_CHECK_AS(ConfigError, num_documents >= 0,
+              "pretraining corpus: num_documents must be >= 0, "
+              "got ",
+              num_documents);
   // One sequential stream, so the first k documents of a larger corpus equal a corpus of k.
   SplitMix64 rng(derive_seed(cfg.seed, "pretraining_corpus"));
   FactSentenceStream facts(make_fact_base(cfg.seed), rng);

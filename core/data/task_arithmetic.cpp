@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The "arithmetic" task (two-number addition/subtraction in 0..99) and the "reverse" task
+// The "arithmetic" task (two-number addition/subtraction in 0..49) and the "reverse" task
 // (reverse a short lowercase word). Equations are shared with the pretraining corpus.
 #include <algorithm>
 
@@ -16,8 +16,7 @@ Example random_equation(SplitMix64& rng) {
     std::swap(a, b);  // results stay non-negative
   }
   const int result = subtract ? a - b : a + b;
-  return Example{"arithmetic",
-                 std::to_string(a) + (subtract ? "-" : "+") + std::to_string(b) + "=",
+  return Example{"arithmetic", std::to_string(a) + (subtract ? "-" : "+") + std::to_string(b) + "=",
                  std::to_string(result)};
 }
 

@@ -38,7 +38,7 @@ namespace {
 
 /// A pronounceable invented name of two syllables, e.g. "Vorn", "Talim", "Brisek".
 std::string invent_name(SplitMix64& rng) {
-  static const char* const kOnsets[] = {"b", "d", "f", "g", "h", "k", "l", "m", "n", "p",
+  static const char* const kOnsets[] = {"b", "d", "f", "g", "h", "k",  "l",  "m",  "n",  "p",
                                         "r", "s", "t", "v", "z", "br", "dr", "gr", "th", "st"};
   static const char* const kVowels[] = {"a", "e", "i", "o", "u"};
   static const char* const kCodas[] = {"", "", "n", "r", "l", "s", "k", "m"};
@@ -97,8 +97,8 @@ std::vector<std::string> fact_sentences(const Fact& fact) {
             "What is " + e + "'s favourite colour? It is " + v + "."};
   }
   return {e + " works as a " + v + ".", e + " is a " + v + ".",
-          e + " earns a living as a " + v + ".", "What is " + e + "'s job? " + e + " is a " + v +
-          "."};
+          e + " earns a living as a " + v + ".",
+          "What is " + e + "'s job? " + e + " is a " + v + "."};
 }
 
 std::vector<Example> generate_facts(const std::vector<Fact>& facts,

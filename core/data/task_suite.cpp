@@ -22,7 +22,7 @@ std::vector<TaskInfo> builtin_tasks() {
        "it, copy). The work happens in the attention of lower and middle layers, so methods that "
        "put capacity (experts, rank) low in the stack should help most here."},
       {"arithmetic",
-       "Addition or subtraction of two numbers in 0..99 (\"23+58=\" -> \"81\", \"70-15=\" -> "
+       "Addition or subtraction of two numbers in 0..49 (\"23+58=\" -> \"81\", \"70-15=\" -> "
        "\"55\"; subtraction never goes negative). Tests digit-wise computation with carries and "
        "borrows, written most-significant digit first.",
        "Needs the carry/borrow computed before the first answer digit: attention gathers the "
@@ -30,12 +30,14 @@ std::vector<TaskInfo> builtin_tasks() {
        "middle/upper layers should matter most."},
       {"facts",
        "Three-way multiple choice over the invented fact base that the backbone saw during "
-       "pretraining (\"Where does Vorn live? A) Tamsin B) Kelda C) Orrin. Answer:\" -> \"B\"). "
-       "Distractors come from the same attribute's values; the correct letter is uniform over "
-       "A/B/C. Tests recall of pretrained knowledge plus mapping it onto an answer letter.",
+       "pretraining (\"Where does Vorn live? A) Tamsin B) Kelda C) Orrin. Answer: \" -> "
+       "\"Kelda\"). "
+       "Distractors come from the same attribute's values; the correct option's position is "
+       "uniform over A/B/C; the answer is the option's text. Tests recall of pretrained knowledge "
+       "and choosing the option that names it.",
        "Knowledge recall: the facts are stored in the MLPs of the pretrained backbone, so the "
        "adapter mainly has to learn the answer format (match the recalled value to an option and "
-       "emit its letter). That is late, output-side work: upper layers."},
+       "emit it). That is late, output-side work: upper layers."},
       {"reverse",
        "Reverse a short lowercase word (\"reverse abcd:\" -> \"dcba\"). Optional fourth task, not "
        "in the default list. Tests position-aware copying.",
@@ -54,7 +56,8 @@ std::vector<Example> generate_unique(const std::string& task,
   long attempts = 0;
   while (static_cast<int>(out.size()) < count) {
     AP_CHECK_AS(DataError, ++attempts <= max_attempts, "task '", task, "': could not generate ",
-                count, " distinct prompts (prompt space exhausted); lower data.train_examples "
+                count,
+                " distinct prompts (prompt space exhausted); lower data.train_examples "
                 "or data.eval_examples");
     Example ex = make_one();
     if (used.insert(ex.prompt).second) {
@@ -129,8 +132,8 @@ std::vector<Example> interleave(std::vector<std::vector<Example>>& per_task) {
 TaskSuite make_task_suite(const DataConfig& cfg) {
   AP_CHECK_AS(ConfigError, cfg.suite == "builtin", "data.suite: unknown suite '", cfg.suite,
               "' (known: builtin)");
-  AP_CHECK_AS(ConfigError, !cfg.tasks.empty(), "data.tasks: needs at least one task (known: ",
-              known_tasks(), ")");
+  AP_CHECK_AS(ConfigError, !cfg.tasks.empty(),
+              "data.tasks: needs at least one task (known: ", known_tasks(), ")");
   AP_CHECK_AS(ConfigError, cfg.train_examples >= 0, "data.train_examples: must be >= 0, got ",
               cfg.train_examples);
   AP_CHECK_AS(ConfigError, cfg.eval_examples >= 0, "data.eval_examples: must be >= 0, got ",
@@ -153,11 +156,11 @@ TaskSuite make_task_suite(const DataConfig& cfg) {
     // with different train sizes are scored on the same questions. Train then skips eval prompts.
     PromptSet used;
     SplitMix64 eval_rng(derive_seed(cfg.seed, "eval/" + name));
-    eval[t] = generate_task(name, facts, eval_rng, share(cfg.eval_examples, cfg.tasks.size(), t),
-                            used);
+    eval[t] =
+        generate_task(name, facts, eval_rng, share(cfg.eval_examples, cfg.tasks.size(), t), used);
     SplitMix64 train_rng(derive_seed(cfg.seed, "train/" + name));
-    train[t] = generate_task(name, facts, train_rng,
-                             share(cfg.train_examples, cfg.tasks.size(), t), used);
+    train[t] =
+        generate_task(name, facts, train_rng, share(cfg.train_examples, cfg.tasks.size(), t), used);
   }
   TaskSuite suite;
   suite.train = interleave(train);

@@ -23,8 +23,8 @@ struct Example {
 /// Documentation of a task (shown by `apportion tasks` and in docs/TASKS.md).
 struct TaskInfo {
   std::string name;
-  std::string tests;          ///< what it tests
-  std::string layer_hint;     ///< why allocation methods might treat its layers differently
+  std::string tests;       ///< what it tests
+  std::string layer_hint;  ///< why allocation methods might treat its layers differently
 };
 
 /// Names and descriptions of the built-in tasks.

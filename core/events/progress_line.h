@@ -18,16 +18,16 @@ inline constexpr int kProgressProtocolVersion = 1;
 
 /// One parsed protocol line. Fields not used by an event keep their defaults.
 struct ProgressLine {
-  std::string event;        ///< "started", "committed", "progress", "status", or unknown
+  std::string event;  ///< "started", "committed", "progress", "status", or unknown
   std::string run_id;
-  std::string db;           ///< started: database path
-  int64_t pid = 0;          ///< started
-  int64_t step = 0;         ///< committed, progress
-  int64_t total = 0;        ///< progress: total steps
-  double elapsed_s = 0.0;   ///< progress
-  std::string status;       ///< status: FINISHED, FAILED, KILLED
-  std::string message;      ///< status
-  int exit_code = 0;        ///< status
+  std::string db;          ///< started: database path
+  int64_t pid = 0;         ///< started
+  int64_t step = 0;        ///< committed, progress
+  int64_t total = 0;       ///< progress: total steps
+  double elapsed_s = 0.0;  ///< progress
+  std::string status;      ///< status: FINISHED, FAILED, KILLED
+  std::string message;     ///< status
+  int exit_code = 0;       ///< status
   int version = kProgressProtocolVersion;
 };
 

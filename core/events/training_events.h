@@ -26,24 +26,24 @@ RunStatus run_status_from_string(const std::string& text);
 
 /// A run is about to start (the store creates or reopens its row).
 struct RunStarted {
-  std::string run_id;            ///< 32-hex UUID, fixed by the caller
+  std::string run_id;  ///< 32-hex UUID, fixed by the caller
   std::string experiment_name;
   std::string run_name;
-  std::string config_json;       ///< the full config, verbatim
-  std::string allocation_method; ///< "lora", "uniform", "mola", "pretrain", …
+  std::string config_json;        ///< the full config, verbatim
+  std::string allocation_method;  ///< "lora", "uniform", "mola", "pretrain", …
   uint64_t seed = 0;
   std::string device;
   std::string torch_version;
   std::map<std::string, std::string> params;  ///< flattened config (dotted keys)
   std::map<std::string, std::string> tags;    ///< initial tags (e.g. "kind": "finetune")
-  bool resumed = false;          ///< true when continuing an existing run row
+  bool resumed = false;                       ///< true when continuing an existing run row
 };
 
 /// One scalar value of one series at one step (train/loss, eval/acc/lookup, …).
 struct MetricPoint {
   std::string key;
   int64_t step = 0;
-  double value = 0.0;            ///< may be NaN or ±inf
+  double value = 0.0;  ///< may be NaN or ±inf
   int64_t wall_ms = 0;
 };
 
@@ -55,25 +55,25 @@ enum class MatrixDType {
 
 /// A whole per-layer/per-expert matrix at one step (routing load, expert counts, ranks).
 struct MatrixPoint {
-  std::string key;               ///< e.g. "moe/load_fraction"
+  std::string key;  ///< e.g. "moe/load_fraction"
   int64_t step = 0;
-  std::vector<int64_t> shape;    ///< e.g. {layers, modules, experts}
-  std::string axes;              ///< e.g. "layer,module,expert"
+  std::vector<int64_t> shape;  ///< e.g. {layers, modules, experts}
+  std::string axes;            ///< e.g. "layer,module,expert"
   MatrixDType dtype = MatrixDType::F32;
-  std::vector<float> f32;        ///< row-major data when dtype == F32 (NaN = padding)
-  std::vector<int32_t> i32;      ///< row-major data when dtype == I32 (-1 = padding)
+  std::vector<float> f32;    ///< row-major data when dtype == F32 (NaN = padding)
+  std::vector<int32_t> i32;  ///< row-major data when dtype == I32 (-1 = padding)
   int64_t wall_ms = 0;
 };
 
 /// A human-readable log line (goes to stderr and the GUI's log panel).
 struct LogLine {
-  std::string level;             ///< "info", "warning", "error"
+  std::string level;  ///< "info", "warning", "error"
   std::string text;
 };
 
 /// A file the run wrote (checkpoint, adapter export), path relative to the run directory.
 struct ArtifactWritten {
-  std::string kind;              ///< "checkpoint", "adapter", "backbone"
+  std::string kind;  ///< "checkpoint", "adapter", "backbone"
   std::string path;
   int64_t step = 0;
   int64_t bytes = 0;
@@ -91,7 +91,7 @@ struct ProgressPoint {
 /// The run ended.
 struct RunFinished {
   RunStatus status = RunStatus::Finished;
-  std::string message;           ///< error text for FAILED, reason for KILLED
+  std::string message;  ///< error text for FAILED, reason for KILLED
   int64_t last_step = 0;
 };
 

@@ -98,8 +98,7 @@ class TransformerLMImpl : public torch::nn::Module {
  public:
   explicit TransformerLMImpl(const LlamaConfig& cfg);
   /// input_ids [B, T] -> logits [B, T, V]
-  torch::Tensor forward(const torch::Tensor& input_ids,
-                        const torch::Tensor& attention_mask = {});
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {});
   /// Every adaptable projection, ordered by layer then q,k,v,o,gate,up,down.
   std::vector<ProjectionSlot> projections();
   /// Sets requires_grad=false on every backbone parameter (adapters are added afterwards).

@@ -38,7 +38,7 @@ struct Run {
 struct MetricSeries {
   std::string key;
   std::vector<int64_t> steps;
-  std::vector<double> values;   ///< NaN where stored as NaN
+  std::vector<double> values;  ///< NaN where stored as NaN
   std::vector<int64_t> wall_ms;
 };
 
@@ -51,7 +51,7 @@ struct MatrixRecord {
   std::string axes;
   MatrixDType dtype = MatrixDType::F32;
   std::vector<float> values;
-  std::vector<int32_t> i32;     ///< raw ints when dtype == I32
+  std::vector<int32_t> i32;  ///< raw ints when dtype == I32
   int64_t wall_ms = 0;
 };
 

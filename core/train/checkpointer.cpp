@@ -58,15 +58,16 @@ int64_t load_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
                         torch::optim::Optimizer& optimizer) {
   if (!std::filesystem::exists(path)) {
-    throw CheckpointError(path + ": no checkpoint to resume from (the run never reached its "
-                                 "first checkpoint); start a new run instead");
+    throw CheckpointError(path +
+                          ": no checkpoint to resume from (the run never reached its "
+                          "first checkpoint); start a new run instead");
   }
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
   } catch (const c10::Error& e) {
-    throw CheckpointError(path + ": not a readable checkpoint (truncated or corrupted?): " +
-                          e.msg());
+    throw CheckpointError(path +
+                          ": not a readable checkpoint (truncated or corrupted?): " + e.msg());
   }
   auto read_scalar = [&](const char* key) {
     torch::Tensor t;
@@ -97,9 +98,8 @@ int64_t load_checkpoint(const std::string& path,
                             "' is missing — the checkpoint belongs to another configuration");
     }
     if (stored.sizes() != tensor.sizes()) {
-      throw CheckpointError(path + ": tensor '" + name + "' has shape " +
-                            c10::str(stored.sizes()) + ", the model expects " +
-                            c10::str(tensor.sizes()));
+      throw CheckpointError(path + ": tensor '" + name + "' has shape " + c10::str(stored.sizes()) +
+                            ", the model expects " + c10::str(tensor.sizes()));
     }
     tensor.copy_(stored);
   }

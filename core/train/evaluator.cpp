@@ -10,7 +10,8 @@ namespace {
 /// Puts the model in eval mode for a scope and restores the previous mode.
 class EvalModeGuard {
  public:
-  explicit EvalModeGuard(TransformerLM& model) : model_(model), was_training_(model->is_training()) {
+  explicit EvalModeGuard(TransformerLM& model)
+      : model_(model), was_training_(model->is_training()) {
     model_->eval();
   }
   ~EvalModeGuard() { model_->train(was_training_); }
@@ -42,16 +43,17 @@ EvalResult evaluate_examples(TransformerLM& model,
     // Loss over answer positions only, whatever train_on_inputs says.
     const auto answer_labels =
         torch::where(batch.answer_mask, batch.labels, torch::full_like(batch.labels, kIgnoreIndex));
-    const auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, V}), answer_labels.reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex).reduction(
-            torch::kSum));
+    const auto loss =
+        torch::nn::functional::cross_entropy(logits.reshape({-1, V}), answer_labels.reshape({-1}),
+                                             torch::nn::functional::CrossEntropyFuncOptions()
+                                                 .ignore_index(kIgnoreIndex)
+                                                 .reduction(torch::kSum));
     const int64_t n_tokens = batch.answer_mask.sum().item<int64_t>();
     loss_sum += loss.item<double>();
     loss_tokens += n_tokens;
-    const auto predictions = logits.argmax(-1);                              // [B, T]
+    const auto predictions = logits.argmax(-1);  // [B, T]
     const auto wrong = (predictions != batch.labels).logical_and(batch.answer_mask);
-    const auto row_correct = wrong.any(/*dim=*/1).logical_not();            // [B]
+    const auto row_correct = wrong.any(/*dim=*/1).logical_not();  // [B]
     for (size_t r = 0; r < rows.size(); ++r) {
       auto& ct = correct_total[batch.tasks[r]];
       ct.first += row_correct[static_cast<int64_t>(r)].item<bool>() ? 1 : 0;
@@ -86,12 +88,12 @@ double evaluate_documents(TransformerLM& model,
     const Batch batch = batcher.make_text_batch(rows);
     const auto logits = model->forward(batch.input_ids, batch.attention_mask);
     const auto V = logits.size(-1);
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits.reshape({-1, V}), batch.labels.reshape({-1}),
-                    torch::nn::functional::CrossEntropyFuncOptions()
-                        .ignore_index(kIgnoreIndex)
-                        .reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(logits.reshape({-1, V}), batch.labels.reshape({-1}),
+                                             torch::nn::functional::CrossEntropyFuncOptions()
+                                                 .ignore_index(kIgnoreIndex)
+                                                 .reduction(torch::kSum))
+            .item<double>();
     tokens += (batch.labels != kIgnoreIndex).sum().item<int64_t>();
   }
   return tokens > 0 ? loss_sum / static_cast<double>(tokens) : 0.0;

@@ -16,9 +16,9 @@
 namespace apportion {
 
 struct EvalResult {
-  double loss = 0.0;                           ///< mean answer-token cross-entropy
-  double accuracy = 0.0;                       ///< mean of the per-task accuracies
-  std::map<std::string, double> task_accuracy; ///< task → exact-match accuracy
+  double loss = 0.0;                            ///< mean answer-token cross-entropy
+  double accuracy = 0.0;                        ///< mean of the per-task accuracies
+  std::map<std::string, double> task_accuracy;  ///< task → exact-match accuracy
 };
 
 /// Evaluates examples in fixed order (no randomness; dropout off during the call).

@@ -15,9 +15,8 @@ double learning_rate_at(const TrainConfig& cfg, int64_t step) {
   if (cfg.schedule == "constant") return peak;
   const double floor_lr = peak * cfg.min_lr_ratio;
   const int64_t decay_steps = std::max<int64_t>(1, cfg.steps - cfg.warmup_steps);
-  const double progress =
-      std::clamp(static_cast<double>(step - cfg.warmup_steps) / static_cast<double>(decay_steps),
-                 0.0, 1.0);
+  const double progress = std::clamp(
+      static_cast<double>(step - cfg.warmup_steps) / static_cast<double>(decay_steps), 0.0, 1.0);
   if (cfg.schedule == "linear") return floor_lr + (peak - floor_lr) * (1.0 - progress);
   return floor_lr + (peak - floor_lr) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }

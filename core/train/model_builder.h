@@ -18,10 +18,10 @@ namespace apportion {
 
 struct BuiltModel {
   TransformerLM model{nullptr};
-  std::optional<AdapterSet> adapters;   ///< absent when pretraining
-  ExpertAllocation allocation;          ///< empty when pretraining
+  std::optional<AdapterSet> adapters;  ///< absent when pretraining
+  ExpertAllocation allocation;         ///< empty when pretraining
   ModelShape shape;
-  NamedTensors trainable;               ///< what the optimiser updates
+  NamedTensors trainable;  ///< what the optimiser updates
   int64_t trainable_count = 0;
   int64_t total_count = 0;
 };

@@ -9,7 +9,7 @@
 namespace apportion {
 
 std::vector<std::string> canonical_module_order(const std::vector<std::string>& target_modules) {
-  static const std::vector<std::string> kOrder = {"q_proj",    "k_proj",  "v_proj", "o_proj",
+  static const std::vector<std::string> kOrder = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                   "gate_proj", "up_proj", "down_proj"};
   std::vector<std::string> out;
   for (const auto& m : kOrder) {

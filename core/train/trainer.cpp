@@ -40,12 +40,12 @@ struct Trainer::Impl {
   int64_t resumed_step = 0;
   BuiltModel built;
   std::unique_ptr<torch::optim::AdamW> optimizer;
-  TaskSuite suite;                      // fine-tuning data
-  std::vector<std::string> corpus;      // pretraining data
+  TaskSuite suite;                  // fine-tuning data
+  std::vector<std::string> corpus;  // pretraining data
   std::vector<std::string> eval_corpus;
   std::unique_ptr<Batcher> batcher;
   std::unique_ptr<Batcher> eval_batcher;
-  std::vector<std::string> modules;     // module axis of the records
+  std::vector<std::string> modules;  // module axis of the records
   std::string checkpoint_path;
 
   void metric(const std::string& key, int64_t step, double value) {
@@ -76,7 +76,7 @@ struct Trainer::Impl {
     e.experiment_name = cfg->name.empty() ? "default" : cfg->name;
     e.run_name = opt->run_name.empty() ? e.experiment_name : opt->run_name;
     e.config_json = opt->config_json;
-    e.allocation_method = cfg->is_pretraining()          ? "pretrain"
+    e.allocation_method = cfg->is_pretraining()             ? "pretrain"
                           : cfg->adapters->method == "lora" ? "lora"
                                                             : cfg->allocation.method;
     e.seed = cfg->seed;
@@ -100,10 +100,10 @@ struct Trainer::Impl {
   std::pair<double, double> micro_step(int64_t step, int micro, int64_t* tokens) {
     const TrainConfig& t = cfg->train;
     const bool pretrain = cfg->is_pretraining();
-    const int64_t n = pretrain ? static_cast<int64_t>(corpus.size())
-                               : static_cast<int64_t>(suite.train.size());
-    const auto indices =
-        sample_indices(n, t.micro_batch_size, cfg->data.seed ^ cfg->seed, step, micro, t.grad_accum);
+    const int64_t n =
+        pretrain ? static_cast<int64_t>(corpus.size()) : static_cast<int64_t>(suite.train.size());
+    const auto indices = sample_indices(n, t.micro_batch_size, cfg->data.seed ^ cfg->seed, step,
+                                        micro, t.grad_accum);
     Batch batch;
     if (pretrain) {
       std::vector<const std::string*> rows;
@@ -159,9 +159,9 @@ void Trainer::Impl::write_outputs(int64_t step) {
     const std::string out = resolve_workspace_path(opt->workspace_dir, cfg->backbone.output);
     save_pretrained(built.model, out);
     log("info", "wrote the pretrained backbone to " + out);
-    sink->on_artifact(ArtifactWritten{"backbone", out, step,
-                                      static_cast<int64_t>(fs::file_size(
-                                          fs::path(out) / "model.safetensors"))});
+    sink->on_artifact(
+        ArtifactWritten{"backbone", out, step,
+                        static_cast<int64_t>(fs::file_size(fs::path(out) / "model.safetensors"))});
     return;
   }
   std::map<std::string, at::Tensor> tensors;
@@ -199,7 +199,8 @@ TrainResult Trainer::Impl::loop() {
     }
     optimizer->zero_grad();
     double loss_sum = 0.0, aux_sum = 0.0;
-    const bool log_matrices = built.adapters && (step % t.log_matrices_every == 0 || step == t.steps);
+    const bool log_matrices =
+        built.adapters && (step % t.log_matrices_every == 0 || step == t.steps);
     for (int micro = 0; micro < t.grad_accum; ++micro) {
       const auto [loss, aux] = micro_step(step, micro, &tokens_since_log);
       loss_sum += loss;

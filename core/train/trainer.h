@@ -28,14 +28,14 @@
 namespace apportion {
 
 struct TrainOptions {
-  std::string run_id;          ///< 32-hex id of the run (new, or the one being resumed)
-  std::string run_name;        ///< display name (default: config name)
-  std::string workspace_dir;   ///< relative config paths resolve against this folder
-  std::string run_dir;         ///< where checkpoints and exports go (workspace/runs/<id>)
-  std::string config_json;     ///< the config as stored (verbatim, after overrides)
-  bool resume = false;         ///< continue from run_dir's checkpoint
-  int64_t stop_after_step = -1;///< behave as if stopped after this step (checkpoint, KILLED)
-  int threads = 0;             ///< torch intra-op threads; 0 = leave the default
+  std::string run_id;            ///< 32-hex id of the run (new, or the one being resumed)
+  std::string run_name;          ///< display name (default: config name)
+  std::string workspace_dir;     ///< relative config paths resolve against this folder
+  std::string run_dir;           ///< where checkpoints and exports go (workspace/runs/<id>)
+  std::string config_json;       ///< the config as stored (verbatim, after overrides)
+  bool resume = false;           ///< continue from run_dir's checkpoint
+  int64_t stop_after_step = -1;  ///< behave as if stopped after this step (checkpoint, KILLED)
+  int threads = 0;               ///< torch intra-op threads; 0 = leave the default
 };
 
 struct TrainResult {

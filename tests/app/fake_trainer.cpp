@@ -5,6 +5,7 @@
 // The config's "fake" object picks the scenario:
 //   {"fake": {"scenario": "normal|malformed|signal|abort|no_status|config_error|slow",
 //             "steps": 6, "delay_ms": 20}, ...demo spec keys: name, method, preset...}
+#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -15,7 +16,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -103,7 +103,8 @@ int main(int argc, char** argv) {
     ProgressLine progress = make("progress", run_id);
     progress.step = step;
     progress.total = spec.steps;
-    progress.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    progress.elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     emit_line(progress);
     std::cerr << "step " << step << "/" << spec.steps << "\n" << std::flush;
     if (scenario == "malformed" && step == 1) {

@@ -3,11 +3,11 @@
 // through RunLauncher finishes and the RunView shows its curves; Stop on a longer run yields
 // KILLED with a checkpoint; a bad config fails before a run row exists, with its message.
 // Skips only when the executable does not exist.
+#include <qcustomplot.h>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <nlohmann/json.hpp>
-#include <qcustomplot.h>
 
 #include "app/gui/run_launcher.h"
 #include "core/config/experiment_config.h"
@@ -50,7 +50,8 @@ class TestGuiEndToEnd : public QObject {
 
   QString writeConfig(const QString& name, const nlohmann::json& j) {
     QDir().mkpath(m_dir.filePath(QStringLiteral("configs")));
-    const QString path = m_dir.filePath(QStringLiteral("configs/") + name + QStringLiteral(".json"));
+    const QString path =
+        m_dir.filePath(QStringLiteral("configs/") + name + QStringLiteral(".json"));
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly)) return {};
     f.write(QByteArray::fromStdString(j.dump(2)));
@@ -118,7 +119,8 @@ class TestGuiEndToEnd : public QObject {
     QVERIFY(run);
     QCOMPARE(run->status, RunStatus::Killed);
     bool checkpoint = false;
-    for (const Artifact& a : reader.artifacts(id.toStdString())) checkpoint |= a.kind == "checkpoint";
+    for (const Artifact& a : reader.artifacts(id.toStdString()))
+      checkpoint |= a.kind == "checkpoint";
     QVERIFY2(checkpoint, "a stopped run records a checkpoint artifact");
   }
 

@@ -25,11 +25,12 @@ class TestRunLauncher : public QObject {
     const QString path = m_dir.filePath(QStringLiteral("cfg-%1.json").arg(++m_n));
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly)) return {};
-    f.write(QStringLiteral(R"({"name":"fake-%1","fake":{"scenario":"%1","steps":%2,"delay_ms":%3}})")
-                .arg(scenario)
-                .arg(steps)
-                .arg(delayMs)
-                .toUtf8());
+    f.write(
+        QStringLiteral(R"({"name":"fake-%1","fake":{"scenario":"%1","steps":%2,"delay_ms":%3}})")
+            .arg(scenario)
+            .arg(steps)
+            .arg(delayMs)
+            .toUtf8());
     return path;
   }
 
@@ -100,9 +101,12 @@ class TestRunLauncher : public QObject {
     QTest::addColumn<QString>("scenario");
     QTest::addColumn<QString>("tag");
     QTest::addColumn<QString>("value");
-    QTest::newRow("SIGKILL") << QStringLiteral("signal") << QStringLiteral("exit_signal") << QStringLiteral("9");
-    QTest::newRow("abort") << QStringLiteral("abort") << QStringLiteral("exit_signal") << QStringLiteral("6");
-    QTest::newRow("no status line") << QStringLiteral("no_status") << QStringLiteral("exit_code") << QStringLiteral("0");
+    QTest::newRow("SIGKILL") << QStringLiteral("signal") << QStringLiteral("exit_signal")
+                             << QStringLiteral("9");
+    QTest::newRow("abort") << QStringLiteral("abort") << QStringLiteral("exit_signal")
+                           << QStringLiteral("6");
+    QTest::newRow("no status line")
+        << QStringLiteral("no_status") << QStringLiteral("exit_code") << QStringLiteral("0");
   }
 
   void crashIsRecordedFailed() {
@@ -123,7 +127,8 @@ class TestRunLauncher : public QObject {
     QVERIFY(run->end_ms.has_value());
     QCOMPARE(QString::fromStdString(run->tags.at(tag.toStdString())), value);
     QCOMPARE(QString::fromStdString(run->tags.at("error")), message);
-    QVERIFY(QString::fromStdString(run->tags.at("stderr_tail")).contains(QStringLiteral("step 3/6")));
+    QVERIFY(
+        QString::fromStdString(run->tags.at("stderr_tail")).contains(QStringLiteral("step 3/6")));
   }
 
   void configErrorBeforeRun() {

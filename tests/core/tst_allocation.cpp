@@ -29,22 +29,29 @@ class TestAllocation : public QObject {
     QTest::addColumn<QString>("preset");
     QTest::addColumn<int>("layers");
     QTest::addColumn<std::vector<int>>("expected");
-    QTest::newRow("uniform 4") << "uniform" << "" << 4 << std::vector<int>{4, 4, 4, 4};
-    QTest::newRow("mola 2468 on 4") << "mola" << "2468" << 4 << std::vector<int>{2, 4, 6, 8};
-    QTest::newRow("mola 8642 on 4") << "mola" << "8642" << 4 << std::vector<int>{8, 6, 4, 2};
-    QTest::newRow("mola 2468 on 8") << "mola" << "2468" << 8
-                                    << std::vector<int>{2, 2, 4, 4, 6, 6, 8, 8};
-    QTest::newRow("mola 2468 on 32 (blocks of 8)")
-        << "mola" << "2468" << 32
-        << [] {
-             std::vector<int> v;
-             for (int b : {2, 4, 6, 8}) v.insert(v.end(), 8, b);
-             return v;
-           }();
-    QTest::newRow("mola 2468 on 6") << "mola" << "2468" << 6 << std::vector<int>{2, 4, 4, 6, 8, 8};
-    QTest::newRow("mola diamond on 4") << "mola" << "diamond" << 4 << std::vector<int>{3, 7, 7, 3};
-    QTest::newRow("mola uniform on 4") << "mola" << "uniform" << 4 << std::vector<int>{5, 5, 5, 5};
-    QTest::newRow("mola 2468 on 2") << "mola" << "2468" << 2 << std::vector<int>{4, 8};
+    QTest::newRow("uniform 4") << "uniform"
+                               << "" << 4 << std::vector<int>{4, 4, 4, 4};
+    QTest::newRow("mola 2468 on 4") << "mola"
+                                    << "2468" << 4 << std::vector<int>{2, 4, 6, 8};
+    QTest::newRow("mola 8642 on 4") << "mola"
+                                    << "8642" << 4 << std::vector<int>{8, 6, 4, 2};
+    QTest::newRow("mola 2468 on 8") << "mola"
+                                    << "2468" << 8 << std::vector<int>{2, 2, 4, 4, 6, 6, 8, 8};
+    QTest::newRow("mola 2468 on 32 (blocks of 8)") << "mola"
+                                                   << "2468" << 32 << [] {
+                                                        std::vector<int> v;
+                                                        for (int b : {2, 4, 6, 8})
+                                                          v.insert(v.end(), 8, b);
+                                                        return v;
+                                                      }();
+    QTest::newRow("mola 2468 on 6") << "mola"
+                                    << "2468" << 6 << std::vector<int>{2, 4, 4, 6, 8, 8};
+    QTest::newRow("mola diamond on 4") << "mola"
+                                       << "diamond" << 4 << std::vector<int>{3, 7, 7, 3};
+    QTest::newRow("mola uniform on 4") << "mola"
+                                       << "uniform" << 4 << std::vector<int>{5, 5, 5, 5};
+    QTest::newRow("mola 2468 on 2") << "mola"
+                                    << "2468" << 2 << std::vector<int>{4, 8};
   }
 
   void allocate() {
@@ -115,8 +122,7 @@ class TestAllocation : public QObject {
     // q: 5·(64+64) + router 2·64 = 640 + 128; down: 5·(176+64) + 2·176 = 1200 + 352.
     QCOMPARE(count_trainable_parameters(s, a, {"q_proj", "down_proj"}, true),
              int64_t{640 + 128 + 1200 + 352});
-    QCOMPARE(count_trainable_parameters(s, a, {"q_proj", "down_proj"}, false),
-             int64_t{640 + 1200});
+    QCOMPARE(count_trainable_parameters(s, a, {"q_proj", "down_proj"}, false), int64_t{640 + 1200});
     // k_proj uses the kv width: 64 → 2 heads × 16 = 32.
     QCOMPARE(s.projection_dims("k_proj"), std::make_pair(64, 32));
   }

@@ -48,14 +48,16 @@ class TestConfig : public QObject {
     if (expected.rfind("OK ", 0) == 0) {
       QCOMPARE(QString::fromStdString(actual), QString::fromStdString(expected));
     } else {
-      QVERIFY2(actual.find(expected) != std::string::npos,
-               qPrintable(QStringLiteral("expected error containing '%1', got '%2'")
-                              .arg(QString::fromStdString(expected), QString::fromStdString(actual))));
+      QVERIFY2(
+          actual.find(expected) != std::string::npos,
+          qPrintable(QStringLiteral("expected error containing '%1', got '%2'")
+                         .arg(QString::fromStdString(expected), QString::fromStdString(actual))));
     }
   }
 
   void syntaxErrorNamesFileAndLine() {
-    const std::string path = (dataDir() + QStringLiteral("/syntax_error/config.json")).toStdString();
+    const std::string path =
+        (dataDir() + QStringLiteral("/syntax_error/config.json")).toStdString();
     try {
       load_json_file(path);
       QFAIL("no error");
@@ -111,7 +113,8 @@ class TestConfig : public QObject {
   }
 
   void flattenGivesDottedParams() {
-    const auto flat = flatten_json(nlohmann::json::parse(R"({"a": {"b": 1, "c": "s", "d": [1,2]}})"));
+    const auto flat =
+        flatten_json(nlohmann::json::parse(R"({"a": {"b": 1, "c": "s", "d": [1,2]}})"));
     QCOMPARE(flat.size(), size_t{3});
     QCOMPARE(QString::fromStdString(flat.at("a.b")), QStringLiteral("1"));
     QCOMPARE(QString::fromStdString(flat.at("a.c")), QStringLiteral("s"));

@@ -56,8 +56,11 @@ struct RunOutcome {
 };
 
 /// Runs the trainer like `apportion train` does (store sink, run dir under the workspace).
-RunOutcome run_trainer(const QString& ws, const nlohmann::json& j, const std::string& run_id,
-                       bool resume, int64_t stop_after) {
+RunOutcome run_trainer(const QString& ws,
+                       const nlohmann::json& j,
+                       const std::string& run_id,
+                       bool resume,
+                       int64_t stop_after) {
   const auto cfg = ExperimentConfig::from_json(j);
   RunStore store((ws + QStringLiteral("/workspace.sqlite")).toStdString());
   RunStoreSink sink(store);
@@ -112,7 +115,8 @@ class TestTraining : public QObject {
     // The adapters did train (B starts at zero).
     bool any_nonzero_b = false;
     for (const auto& [name, t] : a) {
-      if (name.find("lora_B") != std::string::npos) any_nonzero_b |= t.abs().sum().item<double>() > 0;
+      if (name.find("lora_B") != std::string::npos)
+        any_nonzero_b |= t.abs().sum().item<double>() > 0;
     }
     QVERIFY(any_nonzero_b);
 
@@ -127,7 +131,8 @@ class TestTraining : public QObject {
 
   void storeHoldsSeriesAndMatrices() {
     QTemporaryDir ws;
-    const auto out = run_trainer(ws.path(), tiny_config(random_backbone()), make_uuid_hex(), false, -1);
+    const auto out =
+        run_trainer(ws.path(), tiny_config(random_backbone()), make_uuid_hex(), false, -1);
     QCOMPARE(out.result.status, RunStatus::Finished);
     RunReader reader((ws.path() + QStringLiteral("/workspace.sqlite")).toStdString());
     const auto run = reader.find_run(out.run_id);
@@ -140,15 +145,16 @@ class TestTraining : public QObject {
     const auto experts = reader.matrix(out.run_id, "alloc/experts", 0);
     QVERIFY(experts.has_value());
     QCOMPARE(experts->shape, (std::vector<int64_t>{2, 7}));
-    QCOMPARE(experts->i32[0], 2);   // layer 0, q_proj
-    QCOMPARE(experts->i32[7], 3);   // layer 1, q_proj
+    QCOMPARE(experts->i32[0], 2);  // layer 0, q_proj
+    QCOMPARE(experts->i32[7], 3);  // layer 1, q_proj
     QCOMPARE(reader.matrix_steps(out.run_id, "moe/load_fraction"), (std::vector<int64_t>{2, 4, 6}));
     const auto load = reader.matrix(out.run_id, "moe/load_fraction", 6);
     QCOMPARE(load->shape, (std::vector<int64_t>{2, 7, 3}));
     // Layer 0 has 2 experts: its third column is padding; loads of real experts sum to 1.
     for (int m = 0; m < 7; ++m) {
       QVERIFY(std::isnan(load->values[static_cast<size_t>(m * 3 + 2)]));
-      const float sum0 = load->values[static_cast<size_t>(m * 3)] + load->values[static_cast<size_t>(m * 3 + 1)];
+      const float sum0 =
+          load->values[static_cast<size_t>(m * 3)] + load->values[static_cast<size_t>(m * 3 + 1)];
       QVERIFY2(std::abs(sum0 - 1.0f) < 1e-4f, "layer 0 load fractions must sum to 1");
       float sum1 = 0;
       for (int e = 0; e < 3; ++e) sum1 += load->values[static_cast<size_t>(21 + m * 3 + e)];

@@ -19,11 +19,11 @@ namespace apportion::test {
 struct DemoRunSpec {
   std::string name = "demo";
   std::string experiment = "demo";
-  std::string method = "mola";     ///< "lora", "uniform" or "mola"
-  std::string preset = "2468";     ///< mola: experts per layer block
+  std::string method = "mola";  ///< "lora", "uniform" or "mola"
+  std::string preset = "2468";  ///< mola: experts per layer block
   int layers = 4;
   int modules = 7;
-  int num_experts = 4;             ///< uniform
+  int num_experts = 4;  ///< uniform
   int top_k = 2;
   int r = 8;
   double lr = 2e-3;

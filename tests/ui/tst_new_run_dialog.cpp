@@ -56,7 +56,8 @@ class TestNewRunDialog : public QObject {
     QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
     QVERIFY(dialog.launchButton()->isEnabled());
     QVERIFY(dialog.errorText().isEmpty());
-    QVERIFY2(dialog.previewText().contains(QStringLiteral("2 · 4 · 6 · 8")), qPrintable(dialog.previewText()));
+    QVERIFY2(dialog.previewText().contains(QStringLiteral("2 · 4 · 6 · 8")),
+             qPrintable(dialog.previewText()));
     QVERIFY(dialog.previewText().contains(QStringLiteral("trainable")));
     QCOMPARE(dialog.methodCombo()->currentText(), QStringLiteral("mola"));
     QCOMPARE(dialog.rankSpin()->value(), 8);
@@ -64,7 +65,8 @@ class TestNewRunDialog : public QObject {
 
     QVERIFY(dialog.selectPreset(QStringLiteral("tiny_uniform.json")));
     QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
-    QVERIFY2(dialog.previewText().contains(QStringLiteral("4 · 4")), qPrintable(dialog.previewText()));
+    QVERIFY2(dialog.previewText().contains(QStringLiteral("4 · 4")),
+             qPrintable(dialog.previewText()));
   }
 
   void badEditShowsPathAndDisablesLaunch() {
@@ -76,18 +78,21 @@ class TestNewRunDialog : public QObject {
     dialog.setConfigText(QString::fromStdString(j.dump(2)));
     QVERIFY(!dialog.isValid());
     QVERIFY(!dialog.launchButton()->isEnabled());
-    QVERIFY2(dialog.errorText().contains(QStringLiteral("adapters.r")), qPrintable(dialog.errorText()));
+    QVERIFY2(dialog.errorText().contains(QStringLiteral("adapters.r")),
+             qPrintable(dialog.errorText()));
 
     j["adapters"]["r"] = 8;
     j["adapters"]["lora_aplha"] = 16;  // a typo must be an error, not a silent default
     dialog.setConfigText(QString::fromStdString(j.dump(2)));
     QVERIFY(!dialog.isValid());
-    QVERIFY2(dialog.errorText().contains(QStringLiteral("lora_aplha")), qPrintable(dialog.errorText()));
+    QVERIFY2(dialog.errorText().contains(QStringLiteral("lora_aplha")),
+             qPrintable(dialog.errorText()));
 
     dialog.setConfigText(QStringLiteral("{\n  \"name\": \"x\",\n  \"adapters\": {\n}"));
     QVERIFY(!dialog.isValid());
     QVERIFY(!dialog.launchButton()->isEnabled());
-    QVERIFY2(dialog.errorText().contains(QStringLiteral("JSON syntax")), qPrintable(dialog.errorText()));
+    QVERIFY2(dialog.errorText().contains(QStringLiteral("JSON syntax")),
+             qPrintable(dialog.errorText()));
 
     QVERIFY(dialog.selectPreset(QStringLiteral("tiny_mola.json")));
     QVERIFY(dialog.launchButton()->isEnabled());
@@ -111,7 +116,8 @@ class TestNewRunDialog : public QObject {
     j = nlohmann::json::parse(dialog.configText().toStdString());
     QCOMPARE(j["adapters"]["method"].get<std::string>(), std::string("lora"));
     QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
-    QVERIFY2(dialog.previewText().contains(QStringLiteral("LoRA")), qPrintable(dialog.previewText()));
+    QVERIFY2(dialog.previewText().contains(QStringLiteral("LoRA")),
+             qPrintable(dialog.previewText()));
   }
 
   void launchWritesConfig() {

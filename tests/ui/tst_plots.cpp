@@ -3,13 +3,13 @@
 // store; asserts data (graph dataCount, axis ranges, colour-map cells, slider range), not pixels.
 #include <cmath>
 
+#include <qcustomplot.h>
 #include <QCheckBox>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include "core/common/uuid.h"
 #include "core/store/run_store.h"
@@ -51,7 +51,7 @@ class TestPlots : public QObject {
     MatrixRecord r;
     r.shape = {2, 2, 3};
     const float nan = std::nanf("");
-    r.values = {0.5f, 0.5f, nan, 0.3f, 0.7f, nan,   // layer 0: 2 experts
+    r.values = {0.5f, 0.5f, nan,  0.3f, 0.7f, nan,    // layer 0: 2 experts
                 0.2f, 0.3f, 0.5f, 0.4f, 0.1f, 0.5f};  // layer 1: 3 experts
     const ui::LayerExpertGrid g = ui::reduceToLayerExpert(r);
     QCOMPARE(g.layers, 2);
@@ -74,10 +74,14 @@ class TestPlots : public QObject {
     QCOMPARE(view.lossPlot()->series(QStringLiteral("eval/loss"))->dataCount(), 2);
     QCOMPARE(view.accuracyPlot()->series(QStringLiteral("eval/acc"))->dataCount(), 2);
     for (const char* task : {"lookup", "arithmetic", "facts"})
-      QCOMPARE(view.accuracyPlot()->series(QStringLiteral("eval/acc/") + QLatin1String(task))->dataCount(), 2);
+      QCOMPARE(view.accuracyPlot()
+                   ->series(QStringLiteral("eval/acc/") + QLatin1String(task))
+                   ->dataCount(),
+               2);
     QVERIFY(!view.lossPlot()->hasSeries(QStringLiteral("train/lr")));
     const QCPRange x = view.lossPlot()->plot()->xAxis->range();
-    QVERIFY2(x.lower <= 5 && x.upper >= 40, qPrintable(QStringLiteral("%1..%2").arg(x.lower).arg(x.upper)));
+    QVERIFY2(x.lower <= 5 && x.upper >= 40,
+             qPrintable(QStringLiteral("%1..%2").arg(x.lower).arg(x.upper)));
     const QCPRange y = view.accuracyPlot()->plot()->yAxis->range();
     QCOMPARE(y.lower, 0.0);
     QCOMPARE(y.upper, 1.0);
@@ -138,7 +142,7 @@ class TestPlots : public QObject {
     view.onRunUpdated(QString::fromStdString(id), 60);  // coalesced with the first
     QTRY_COMPARE(loss->dataCount(), 12);
     QCOMPARE(view.heatmap()->slider()->maximum(), 5);
-    QCOMPARE(*view.heatmap()->currentStep(), int64_t(60));  // follows the newest step
+    QCOMPARE(*view.heatmap()->currentStep(), int64_t(60));   // follows the newest step
     view.onRunUpdated(QStringLiteral("some-other-run"), 1);  // ignored
     QTest::qWait(100);
     QCOMPARE(loss->dataCount(), 12);

@@ -28,7 +28,8 @@ class TestRunTableModel : public QObject {
  private Q_SLOTS:
   void init() {
     QVERIFY(m_dir.isValid());
-    m_db = m_dir.filePath(QStringLiteral("ws-%1.sqlite").arg(QRandomGenerator::global()->generate()));
+    m_db =
+        m_dir.filePath(QStringLiteral("ws-%1.sqlite").arg(QRandomGenerator::global()->generate()));
   }
 
   void emptyWorkspaceIsCreated() {
@@ -70,7 +71,8 @@ class TestRunTableModel : public QObject {
     QCOMPARE(cell(rowA, RunTableModel::StatusColumn).toString(), QStringLiteral("FINISHED"));
     QCOMPARE(cell(rowB, RunTableModel::StatusColumn).toString(), QStringLiteral("FAILED"));
     QCOMPARE(cell(rowA, RunTableModel::MethodColumn).toString(), QStringLiteral("mola"));
-    QCOMPARE(cell(rowA, RunTableModel::KeyParamsColumn).toString(), QStringLiteral("mola 2468 k=2 r=8"));
+    QCOMPARE(cell(rowA, RunTableModel::KeyParamsColumn).toString(),
+             QStringLiteral("mola 2468 k=2 r=8"));
     QCOMPARE(cell(rowB, RunTableModel::KeyParamsColumn).toString(), QStringLiteral("E=4 k=2 r=8"));
     QCOMPARE(cell(rowA, RunTableModel::ExperimentColumn).toString(), QStringLiteral("demo"));
     QCOMPARE(cell(rowA, RunTableModel::ProgressColumn).toString(), QStringLiteral("40 / 40"));
@@ -79,7 +81,8 @@ class TestRunTableModel : public QObject {
     QCOMPARE(cell(rowA, 0, RunTableModel::RunIdRole).toString(), QString::fromStdString(first));
     QCOMPARE(cell(rowA, 0, RunTableModel::RunColorRole).value<QColor>(),
              ui::runColor(QString::fromStdString(first)));
-    QCOMPARE(cell(rowA, RunTableModel::ProgressColumn, RunTableModel::ProgressRole).toDouble(), -1.0);
+    QCOMPARE(cell(rowA, RunTableModel::ProgressColumn, RunTableModel::ProgressRole).toDouble(),
+             -1.0);
     QVERIFY(model.headerData(RunTableModel::TrainLossColumn, Qt::Horizontal, Qt::DisplayRole)
                 .toString()
                 .contains(QStringLiteral("loss")));
@@ -117,13 +120,21 @@ class TestRunTableModel : public QObject {
     QCOMPARE(inserted.count(), 1);
     const QString runId = QString::fromStdString(id);
     int row = model.rowOf(runId);
-    QCOMPARE(model.data(model.index(row, RunTableModel::StatusColumn)).toString(), QStringLiteral("RUNNING"));
-    QCOMPARE(model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole).toDouble(), 0.2);
-    QCOMPARE(model.data(model.index(row, RunTableModel::ProgressColumn)).toString(), QStringLiteral("20 / 100"));
+    QCOMPARE(model.data(model.index(row, RunTableModel::StatusColumn)).toString(),
+             QStringLiteral("RUNNING"));
+    QCOMPARE(
+        model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole)
+            .toDouble(),
+        0.2);
+    QCOMPARE(model.data(model.index(row, RunTableModel::ProgressColumn)).toString(),
+             QStringLiteral("20 / 100"));
 
     // Progress events of a launched run win over the params' planned steps.
     model.onRunProgress(runId, 30, 60);
-    QCOMPARE(model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole).toDouble(), 0.5);
+    QCOMPARE(
+        model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole)
+            .toDouble(),
+        0.5);
 
     // More commits, then the end: rows update in place.
     for (int step = 21; step <= 100; ++step) test::write_demo_step(store, id, live, step);
@@ -133,7 +144,10 @@ class TestRunTableModel : public QObject {
         model.data(model.index(model.rowOf(runId), RunTableModel::StatusColumn)).toString(),
         QStringLiteral("FINISHED"), 5000);
     row = model.rowOf(runId);
-    QCOMPARE(model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole).toDouble(), -1.0);
+    QCOMPARE(
+        model.data(model.index(row, RunTableModel::ProgressColumn), RunTableModel::ProgressRole)
+            .toDouble(),
+        -1.0);
     QCOMPARE(inserted.count(), 1);
     QCOMPARE(model.rowCount(), 2);
   }

@@ -46,11 +46,16 @@ QString statusText(RunStatus status) { return QString::fromLatin1(to_string(stat
 
 QColor statusColor(RunStatus status) {
   switch (status) {
-    case RunStatus::Finished: return QColor(0x2e, 0x8b, 0x57);
-    case RunStatus::Running: return QColor(0x1f, 0x6f, 0xd0);
-    case RunStatus::Failed: return QColor(0xc6, 0x28, 0x28);
-    case RunStatus::Killed: return QColor(0xd9, 0x7a, 0x00);
-    case RunStatus::Scheduled: return QColor(0x70, 0x70, 0x70);
+    case RunStatus::Finished:
+      return QColor(0x2e, 0x8b, 0x57);
+    case RunStatus::Running:
+      return QColor(0x1f, 0x6f, 0xd0);
+    case RunStatus::Failed:
+      return QColor(0xc6, 0x28, 0x28);
+    case RunStatus::Killed:
+      return QColor(0xd9, 0x7a, 0x00);
+    case RunStatus::Scheduled:
+      return QColor(0x70, 0x70, 0x70);
   }
   return {};
 }

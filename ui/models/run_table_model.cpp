@@ -95,12 +95,18 @@ QString RunTableModel::progressText(const Run& run) const {
 
 QVariant RunTableModel::displayData(const Run& run, int column) const {
   switch (column) {
-    case StatusColumn: return statusText(run.status);
-    case NameColumn: return QString::fromStdString(run.name);
-    case ExperimentColumn: return QString::fromStdString(run.experiment_name);
-    case MethodColumn: return QString::fromStdString(run.allocation_method);
-    case KeyParamsColumn: return keyParamsText(run);
-    case ProgressColumn: return progressText(run);
+    case StatusColumn:
+      return statusText(run.status);
+    case NameColumn:
+      return QString::fromStdString(run.name);
+    case ExperimentColumn:
+      return QString::fromStdString(run.experiment_name);
+    case MethodColumn:
+      return QString::fromStdString(run.allocation_method);
+    case KeyParamsColumn:
+      return keyParamsText(run);
+    case ProgressColumn:
+      return progressText(run);
     case TrainLossColumn: {
       const auto v = latest(run, "train/loss");
       return v ? QVariant(QString::number(*v, 'f', 4)) : QVariant();
@@ -110,18 +116,25 @@ QVariant RunTableModel::displayData(const Run& run, int column) const {
       return v ? QVariant(QString::number(*v * 100.0, 'f', 1) + QLatin1Char('%')) : QVariant();
     }
     case StartColumn:
-      return QDateTime::fromMSecsSinceEpoch(run.start_ms).toString(QStringLiteral("yyyy-MM-dd HH:mm"));
-    default: return {};
+      return QDateTime::fromMSecsSinceEpoch(run.start_ms)
+          .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
+    default:
+      return {};
   }
 }
 
 QVariant RunTableModel::sortData(const Run& run, int column) const {
   switch (column) {
-    case ProgressColumn: return static_cast<qlonglong>(latestStep(run));
-    case TrainLossColumn: return latest(run, "train/loss").value_or(std::nan(""));
-    case EvalAccColumn: return latest(run, "eval/acc").value_or(-1.0);
-    case StartColumn: return static_cast<qlonglong>(run.start_ms);
-    default: return displayData(run, column);
+    case ProgressColumn:
+      return static_cast<qlonglong>(latestStep(run));
+    case TrainLossColumn:
+      return latest(run, "train/loss").value_or(std::nan(""));
+    case EvalAccColumn:
+      return latest(run, "eval/acc").value_or(-1.0);
+    case StartColumn:
+      return static_cast<qlonglong>(run.start_ms);
+    default:
+      return displayData(run, column);
   }
 }
 
@@ -130,11 +143,16 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
   const Run* r = runAt(index.row());
   if (!r || index.column() < 0 || index.column() >= ColumnCount) return {};
   switch (role) {
-    case Qt::DisplayRole: return displayData(*r, index.column());
-    case SortRole: return sortData(*r, index.column());
-    case RunIdRole: return runIdOf(*r);
-    case RunColorRole: return runColor(runIdOf(*r));
-    case ProgressRole: return index.column() == ProgressColumn ? progressOf(*r) : -1.0;
+    case Qt::DisplayRole:
+      return displayData(*r, index.column());
+    case SortRole:
+      return sortData(*r, index.column());
+    case RunIdRole:
+      return runIdOf(*r);
+    case RunColorRole:
+      return runColor(runIdOf(*r));
+    case ProgressRole:
+      return index.column() == ProgressColumn ? progressOf(*r) : -1.0;
     case Qt::DecorationRole:
       if (index.column() == NameColumn) return runColor(runIdOf(*r));
       return {};
@@ -152,23 +170,34 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const {
           index.column() == ProgressColumn)
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
       return {};
-    default: return {};
+    default:
+      return {};
   }
 }
 
 QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
   switch (section) {
-    case StatusColumn: return tr("Status");
-    case NameColumn: return tr("Name");
-    case ExperimentColumn: return tr("Experiment");
-    case MethodColumn: return tr("Method");
-    case KeyParamsColumn: return tr("Experts / top-k / r");
-    case ProgressColumn: return tr("Step");
-    case TrainLossColumn: return tr("train/loss");
-    case EvalAccColumn: return tr("eval/acc");
-    case StartColumn: return tr("Started");
-    default: return {};
+    case StatusColumn:
+      return tr("Status");
+    case NameColumn:
+      return tr("Name");
+    case ExperimentColumn:
+      return tr("Experiment");
+    case MethodColumn:
+      return tr("Method");
+    case KeyParamsColumn:
+      return tr("Experts / top-k / r");
+    case ProgressColumn:
+      return tr("Step");
+    case TrainLossColumn:
+      return tr("train/loss");
+    case EvalAccColumn:
+      return tr("eval/acc");
+    case StartColumn:
+      return tr("Started");
+    default:
+      return {};
   }
 }
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
 #include "core/common/error.h"
 
@@ -20,7 +20,8 @@ ExpertCountBars::ExpertCountBars(QWidget* parent) : QWidget(parent), m_plot(new 
 
   m_plot->plotLayout()->insertRow(0);
   m_plot->plotLayout()->addElement(
-      0, 0, new QCPTextElement(m_plot, tr("Experts per layer"), QFont(font().family(), 10, QFont::Bold)));
+      0, 0,
+      new QCPTextElement(m_plot, tr("Experts per layer"), QFont(font().family(), 10, QFont::Bold)));
   m_plot->xAxis->setLabel(tr("layer"));
   m_plot->yAxis->setLabel(tr("experts / module"));
   QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);

@@ -4,11 +4,11 @@
 
 #include <cmath>
 
+#include <qcustomplot.h>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSlider>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include "core/common/error.h"
 
@@ -59,8 +59,9 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
 
   m_plot->plotLayout()->insertRow(0);
   m_plot->plotLayout()->addElement(
-      0, 0, new QCPTextElement(m_plot, tr("Routing load per layer (mean over modules)"),
-                               QFont(font().family(), 10, QFont::Bold)));
+      0, 0,
+      new QCPTextElement(m_plot, tr("Routing load per layer (mean over modules)"),
+                         QFont(font().family(), 10, QFont::Bold)));
   m_plot->xAxis->setLabel(tr("expert"));
   m_plot->yAxis->setLabel(tr("layer"));
   QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
@@ -125,7 +126,8 @@ void ExpertLoadHeatmap::refresh() {
   } catch (const Error&) {
     return;
   }
-  const bool followNewest = m_shownIndex < 0 || m_shownIndex + 1 >= static_cast<int>(m_steps.size());
+  const bool followNewest =
+      m_shownIndex < 0 || m_shownIndex + 1 >= static_cast<int>(m_steps.size());
   if (steps == m_steps && m_shownIndex >= 0) return;
   m_steps = std::move(steps);
   if (m_steps.empty()) {
@@ -184,9 +186,12 @@ void ExpertLoadHeatmap::showStep(int index) {
     }
   }
   // Colour range = the shown data's range, so imbalance stays visible when loads are close.
-  if (maxValue < minValue) m_map->setDataRange(QCPRange(0.0, 1.0));
-  else if (maxValue - minValue < 1e-6) m_map->setDataRange(QCPRange(minValue - 0.01, maxValue + 0.01));
-  else m_map->setDataRange(QCPRange(minValue, maxValue));
+  if (maxValue < minValue)
+    m_map->setDataRange(QCPRange(0.0, 1.0));
+  else if (maxValue - minValue < 1e-6)
+    m_map->setDataRange(QCPRange(minValue - 0.01, maxValue + 0.01));
+  else
+    m_map->setDataRange(QCPRange(minValue, maxValue));
   m_plot->xAxis->setRange(-0.5, m_grid.experts - 0.5);
   m_plot->yAxis->setRange(-0.5, m_grid.layers - 0.5);
   m_plot->replot(QCustomPlot::rpQueuedReplot);

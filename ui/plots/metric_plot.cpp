@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
 namespace apportion::ui {
 

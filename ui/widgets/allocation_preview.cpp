@@ -57,7 +57,8 @@ AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& wor
   }
   if (cfg.is_pretraining()) {
     preview.ok = true;
-    preview.text = QObject::tr("Pretraining a %1-layer backbone (no adapters)").arg(shape->num_layers);
+    preview.text =
+        QObject::tr("Pretraining a %1-layer backbone (no adapters)").arg(shape->num_layers);
     return preview;
   }
   const AdapterConfig& adapters = *cfg.adapters;
@@ -69,7 +70,8 @@ AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& wor
       allocation.ranks.assign(static_cast<size_t>(shape->num_layers), {adapters.r});
       allocation.top_k.assign(static_cast<size_t>(shape->num_layers), 1);
     } else {
-      allocation = AllocationStrategy::create(cfg.allocation.method)->allocate(*shape, budget_from(cfg));
+      allocation =
+          AllocationStrategy::create(cfg.allocation.method)->allocate(*shape, budget_from(cfg));
     }
     preview.trainableParameters =
         count_trainable_parameters(*shape, allocation, adapters.target_modules, !lora);
@@ -85,8 +87,9 @@ AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& wor
                          .arg(shape->num_layers)
                          .arg(locale.toString(static_cast<qlonglong>(preview.trainableParameters)));
     } else {
-      preview.text = QObject::tr("Experts per layer: %1 (%2 per module in total) · top-k %3 · "
-                                 "%4 trainable parameters")
+      preview.text = QObject::tr(
+                         "Experts per layer: %1 (%2 per module in total) · top-k %3 · "
+                         "%4 trainable parameters")
                          .arg(counts.join(QStringLiteral(" · ")))
                          .arg(allocation.total_experts())
                          .arg(adapters.top_k)

@@ -17,9 +17,9 @@
 namespace apportion::ui {
 
 struct AllocationPreview {
-  bool ok = false;                 ///< false: `text` says why no preview is possible
-  bool invalid = false;            ///< the allocation itself failed (the run would fail too)
-  QString text;                    ///< one line for the dialog
+  bool ok = false;       ///< false: `text` says why no preview is possible
+  bool invalid = false;  ///< the allocation itself failed (the run would fail too)
+  QString text;          ///< one line for the dialog
   std::vector<int> expertsPerLayer;
   int64_t trainableParameters = 0;
 };

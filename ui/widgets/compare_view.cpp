@@ -144,13 +144,13 @@ void CompareView::rebuildDiff() {
     return;
   }
   if (!a || !b) return;
-  m_title->setText(
-      tr("<b>A</b> <span style='color:%1'>&#9632; %2</span> (%3) &nbsp; vs &nbsp; "
-         "<b>B</b> <span style='color:%4'>&#9632; %5</span> (%6)")
-          .arg(runColor(m_runA).name(), shortName(*a).toHtmlEscaped(), statusText(a->status),
-               runColor(m_runB).name(), shortName(*b).toHtmlEscaped(), statusText(b->status)));
-  m_diff->setHorizontalHeaderLabels({tr("Parameter"), tr("A: %1").arg(shortName(*a)),
-                                     tr("B: %1").arg(shortName(*b))});
+  m_title->setText(tr("<b>A</b> <span style='color:%1'>&#9632; %2</span> (%3) &nbsp; vs &nbsp; "
+                      "<b>B</b> <span style='color:%4'>&#9632; %5</span> (%6)")
+                       .arg(runColor(m_runA).name(), shortName(*a).toHtmlEscaped(),
+                            statusText(a->status), runColor(m_runB).name(),
+                            shortName(*b).toHtmlEscaped(), statusText(b->status)));
+  m_diff->setHorizontalHeaderLabels(
+      {tr("Parameter"), tr("A: %1").arg(shortName(*a)), tr("B: %1").arg(shortName(*b))});
   std::set<std::string> keys;
   for (const auto& [k, v] : a->params) keys.insert(k);
   for (const auto& [k, v] : b->params) keys.insert(k);

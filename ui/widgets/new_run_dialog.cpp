@@ -119,7 +119,8 @@ QWidget* NewRunDialog::buildForm() {
   m_method->addItems({QStringLiteral("lora"), QStringLiteral("uniform"), QStringLiteral("mola")});
   m_method->setToolTip(tr("lora: plain LoRA · uniform: N experts per layer · mola: MoLA preset"));
   m_molaPreset = new QComboBox;
-  for (const std::string& name : mola_preset_names()) m_molaPreset->addItem(QString::fromStdString(name));
+  for (const std::string& name : mola_preset_names())
+    m_molaPreset->addItem(QString::fromStdString(name));
   m_experts = new QSpinBox;
   m_experts->setRange(1, 64);
   m_topK = new QSpinBox;
@@ -161,7 +162,8 @@ QWidget* NewRunDialog::buildForm() {
 void NewRunDialog::loadPresets(const QString& experimentsDir) {
   const QDir dir(experimentsDir);
   const QStringList files = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
-  for (const QString& f : files) m_presets->addItem(QFileInfo(f).completeBaseName(), dir.filePath(f));
+  for (const QString& f : files)
+    m_presets->addItem(QFileInfo(f).completeBaseName(), dir.filePath(f));
   if (files.isEmpty()) {
     m_presets->addItem(tr("(no presets in %1)").arg(experimentsDir), QString());
     ExperimentConfig defaults;
@@ -329,12 +331,14 @@ void NewRunDialog::launch() {
   name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]")), QStringLiteral("_"));
   const QDir configs(m_workspace.filePath(QStringLiteral("configs")));
   QDir().mkpath(configs.absolutePath());
-  const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"));
+  const QString stamp =
+      QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"));
   const QString path = configs.filePath(name + QLatin1Char('-') + stamp + QStringLiteral(".json"));
   QFile file(path);
   if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
       file.write(m_editor->toPlainText().toUtf8()) < 0) {
-    QMessageBox::warning(this, tr("New run"), tr("Cannot write %1: %2").arg(path, file.errorString()));
+    QMessageBox::warning(this, tr("New run"),
+                         tr("Cannot write %1: %2").arg(path, file.errorString()));
     return;
   }
   file.close();

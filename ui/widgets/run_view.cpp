@@ -103,8 +103,8 @@ void RunView::setRun(const QString& runId) {
   m_lastStep.clear();
   m_lossPlot->clear();
   m_accPlot->clear();
-  m_log->setPlainText(runId.isEmpty() ? QString()
-                                      : tr("(stderr is kept only for runs launched from this window)"));
+  m_log->setPlainText(
+      runId.isEmpty() ? QString() : tr("(stderr is kept only for runs launched from this window)"));
   m_config->clear();
   m_stopButton->setEnabled(false);
   m_heatmap->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
@@ -210,10 +210,11 @@ void RunView::updateHeader() {
     return;
   }
   const QColor color = runColor(m_runId);
-  QString html = QStringLiteral("<span style='color:%1;font-size:large'>&#9632;</span> "
-                                "<b style='font-size:large'>%2</b> &nbsp; "
-                                "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &nbsp; %6 "
-                                "&nbsp; step %7")
+  QString html = QStringLiteral(
+                     "<span style='color:%1;font-size:large'>&#9632;</span> "
+                     "<b style='font-size:large'>%2</b> &nbsp; "
+                     "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &nbsp; %6 "
+                     "&nbsp; step %7")
                      .arg(color.name(), QString::fromStdString(run->name).toHtmlEscaped(),
                           statusColor(run->status).name(), statusText(run->status),
                           QString::fromStdString(run->experiment_name).toHtmlEscaped(),
