@@ -29,18 +29,11 @@ class MolaAllocation : public AllocationStrategy {
  public:
   ExpertAllocation allocate(const ModelShape& shape,
                             const AllocationBudget& budget) const override {
-    std::vector<int> counts;
     if (!budget.explicit_experts.empty()) {
-      if (static_cast<int>(budget.explicit_experts.size()) != shape.num_layers) {
-        throw ConfigError(
-            "allocation.experts_per_layer: has " + std::to_string(budget.explicit_experts.size()) +
-            " entries but the model has " + std::to_string(shape.num_layers) + " layers");
-      }
-      counts = budget.explicit_experts;
-    } else {
-      counts = expand_blocks(mola_preset_blocks(budget.preset), shape.num_layers);
+      return allocation_from_counts(checked_explicit_counts(budget, shape), budget);
     }
-    return allocation_from_counts(counts, budget);
+    return allocation_from_counts(
+        expand_blocks(mola_preset_blocks(budget.preset), shape.num_layers), budget);
   }
 };
 

@@ -16,4 +16,9 @@ std::unique_ptr<AllocationStrategy> make_mola_strategy();
 ExpertAllocation allocation_from_counts(const std::vector<int>& experts_per_layer,
                                         const AllocationBudget& budget);
 
+/// budget.explicit_experts after checking it has one entry per layer (ConfigError naming
+/// allocation.experts_per_layer otherwise).
+const std::vector<int>& checked_explicit_counts(const AllocationBudget& budget,
+                                                const ModelShape& shape);
+
 }  // namespace apportion

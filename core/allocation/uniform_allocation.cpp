@@ -31,21 +31,26 @@ ExpertAllocation allocation_from_counts(const std::vector<int>& experts_per_laye
   return a;
 }
 
+const std::vector<int>& checked_explicit_counts(const AllocationBudget& budget,
+                                                const ModelShape& shape) {
+  if (static_cast<int>(budget.explicit_experts.size()) != shape.num_layers) {
+    throw ConfigError("allocation.experts_per_layer: has " +
+                      std::to_string(budget.explicit_experts.size()) +
+                      " entries but the model has " + std::to_string(shape.num_layers) + " layers");
+  }
+  return budget.explicit_experts;
+}
+
 namespace {
 class UniformAllocation : public AllocationStrategy {
  public:
   ExpertAllocation allocate(const ModelShape& shape,
                             const AllocationBudget& budget) const override {
-    std::vector<int> counts(static_cast<size_t>(shape.num_layers), budget.num_experts);
     if (!budget.explicit_experts.empty()) {
-      if (static_cast<int>(budget.explicit_experts.size()) != shape.num_layers) {
-        throw ConfigError(
-            "allocation.experts_per_layer: has " + std::to_string(budget.explicit_experts.size()) +
-            " entries but the model has " + std::to_string(shape.num_layers) + " layers");
-      }
-      counts = budget.explicit_experts;
+      return allocation_from_counts(checked_explicit_counts(budget, shape), budget);
     }
-    return allocation_from_counts(counts, budget);
+    return allocation_from_counts(
+        std::vector<int>(static_cast<size_t>(shape.num_layers), budget.num_experts), budget);
   }
 };
 }  // namespace
