@@ -13,6 +13,7 @@
 #include "core/common/uuid.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
+#include "core/train/device_setup.h"
 #include "core/train/trainer.h"
 
 namespace apportion::cli {
@@ -57,6 +58,7 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
   }
   apply_overrides(p.json, args.overrides);
   if (args.max_steps > 0) p.json["train"]["steps"] = args.max_steps;
+  if (!args.device.empty()) p.json["train"]["device"] = args.device;
   p.cfg = ExperimentConfig::from_json(p.json);
   if (args.pretrain && !p.cfg.is_pretraining()) {
     throw ConfigError(
@@ -68,7 +70,8 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
         "adapters: missing — this is a pretraining config; run it with "
         "`apportion pretrain`, or add an adapters section");
   }
-  p.json = p.cfg.to_json();  // the stored form: every default written out
+  resolve_device(p.cfg.train.device);  // a missing GPU is a usage error, before any run row
+  p.json = p.cfg.to_json();            // the stored form: every default written out
   return p;
 }
 

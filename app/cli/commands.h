@@ -22,6 +22,7 @@ struct TrainArgs {
   std::string progress = "auto";
   std::string name;
   int threads = 0;
+  std::string device;  ///< --device: overrides train.device
   bool pretrain = false;
 };
 
@@ -36,6 +37,8 @@ int run_show(const std::string& db_path, const std::string& run, bool as_json);
 int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir);
 /// `tasks`: the built-in task suite's documentation.
 int run_list_tasks();
+/// `devices [--table]`: what this build can train on (JSON by default).
+int run_list_devices(bool as_table);
 
 /// Default workspace database when --db is not given.
 std::string default_db_path();

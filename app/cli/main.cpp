@@ -45,6 +45,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
   cmd->add_option("--name", args.name, "run name shown in the run table");
   cmd->add_option("--threads", args.threads, "torch intra-op threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", args.device,
+                  "cpu or cuda[:N] (sets train.device; `apportion devices` lists them)");
 }
 
 }  // namespace
@@ -87,6 +89,9 @@ int main(int argc, char** argv) {
   exp->add_option("--db", db_path, "workspace database");
   exp->add_option("--csv", csv_dir, "folder for the CSV files")->required();
   auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
+  bool devices_table = false;
+  auto* devices = app.add_subcommand("devices", "list what this build can train on (JSON)");
+  devices->add_flag("--table", devices_table, "one line per device instead of JSON");
 
   try {
     app.parse(argc, argv);
@@ -102,6 +107,7 @@ int main(int argc, char** argv) {
     if (show->parsed()) return run_show(db_path, run_id, as_json);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
     if (tasks->parsed()) return run_list_tasks();
+    if (devices->parsed()) return run_list_devices(devices_table);
   } catch (const apportion::Error& e) {
     print_error(e.what());
     return kExitUsage;

@@ -2,6 +2,8 @@
 // MainWindow: panel wiring, menus, workspace switching and the close question.
 #include "app/gui/main_window.h"
 
+#include "app/gui/cli_queries.h"
+
 #include <algorithm>
 
 #include <QAction>
@@ -202,7 +204,8 @@ QWidget* MainWindow::openNewRunDialog() {
                              tr("Open a workspace first (File → Open workspace)."));
     return nullptr;
   }
-  auto* dialog = new ui::NewRunDialog(m_paths.experimentsDir, m_workspace->dir(), this);
+  auto* dialog = new ui::NewRunDialog(m_paths.experimentsDir, m_workspace->dir(),
+                                      make_cli_queries(m_paths.apportionExe), this);
   dialog->setAttribute(Qt::WA_DeleteOnClose);
   connect(dialog, &ui::NewRunDialog::launchRequested, this, [this](const QString& config) {
     if (m_launcher) m_launcher->launch(config);

@@ -23,8 +23,16 @@ AdaptableLinearImpl::AdaptableLinearImpl(int64_t in_features,
 }
 
 torch::Tensor AdaptableLinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::linear(x, weight, bias);  // [.., Dout]
-  if (adapter_) y = y + adapter_->delta(x);
+  // Mixed precision (base bf16/f16, adapters float32, as peft does): the base runs in its own
+  // dtype, the adapter in float32, and the sum comes back in the base's dtype. Under autocast
+  // the matrix products are cast anyway.
+  const auto base_x = x.scalar_type() == weight.scalar_type() ? x : x.to(weight.scalar_type());
+  auto y = torch::linear(base_x, weight, bias);  // [.., Dout]
+  if (adapter_) {
+    const bool mixed = x.scalar_type() != torch::kFloat32;
+    const auto d = adapter_->delta(mixed ? x.to(torch::kFloat32) : x);
+    y = y + (d.scalar_type() == y.scalar_type() ? d : d.to(y.scalar_type()));
+  }
   return y;
 }
 

@@ -45,6 +45,12 @@ class DataError : public Error {
   using Error::Error;
 };
 
+/// A tokenizer file (tokenizer.json, tokenizer.model) is missing, malformed or unsupported.
+class TokenizerError : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 inline void append_all(std::ostringstream&) {}
 template <typename T, typename... Rest>

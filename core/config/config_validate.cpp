@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // ExperimentConfig::validate(): range checks and cross-field rules, each error naming its path.
 #include <algorithm>
+#include <regex>
 #include <set>
 
 #include "core/allocation/expert_allocation.h"
@@ -89,9 +90,34 @@ void validate_allocation(const AllocationConfig& a, bool has_adapters) {
   }
 }
 
+/// The answer pattern must compile and have a capture group (group 1 is the answer).
+void validate_regex(const std::string& pattern, const std::string& path) {
+  try {
+    const std::regex re(pattern);
+    require(re.mark_count() >= 1, path,
+            "needs a capture group: group 1 is the extracted answer" + got(pattern));
+  } catch (const std::regex_error& e) {
+    config_fail(path,
+                std::string("not a valid regular expression (") + e.what() + ")" + got(pattern));
+  }
+}
+
 void validate_data(const DataConfig& d) {
-  require(d.suite == "builtin", "data.suite", "must be \"builtin\"" + got(d.suite));
-  require(!d.tasks.empty(), "data.tasks", "must name at least one task");
+  require(d.suite == "builtin" || d.suite == "jsonl", "data.suite",
+          "must be \"builtin\" or \"jsonl\"" + got(d.suite));
+  if (d.suite == "builtin") {
+    require(!d.tasks.empty(), "data.tasks", "must name at least one task");
+  } else {
+    require(!d.train_file.empty(), "data.train_file",
+            "the jsonl suite needs a JSON Lines training file (instruction, input, output)");
+  }
+  require(d.template_name == "alpaca" || d.template_name == "none", "data.template",
+          "must be \"alpaca\" or \"none\"" + got(d.template_name));
+  require(d.eval_mode == "teacher_forced" || d.eval_mode == "generate", "data.eval_mode",
+          "must be \"teacher_forced\" or \"generate\"" + got(d.eval_mode));
+  require(d.max_new_tokens >= 1 && d.max_new_tokens <= 4096, "data.max_new_tokens",
+          "must be in 1..4096" + got(d.max_new_tokens));
+  validate_regex(d.answer_pattern, "data.answer_pattern");
   require(d.train_examples >= 1, "data.train_examples", "must be >= 1" + got(d.train_examples));
   require(d.eval_examples >= 1, "data.eval_examples", "must be >= 1" + got(d.eval_examples));
   require(d.max_seq_len >= 8 && d.max_seq_len <= 65536, "data.max_seq_len",
@@ -118,6 +144,8 @@ void validate_train(const TrainConfig& t) {
   require(t.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1");
   require(t.device == "cpu" || t.device.rfind("cuda", 0) == 0, "train.device",
           "must be \"cpu\" or \"cuda[:N]\"" + got(t.device));
+  require(t.dtype == "float32" || t.dtype == "bfloat16" || t.dtype == "float16", "train.dtype",
+          "must be \"float32\", \"bfloat16\" or \"float16\"" + got(t.dtype));
 }
 
 }  // namespace

@@ -67,6 +67,14 @@ DataConfig parse_data(const nlohmann::json& j) {
   r.get("max_seq_len", d.max_seq_len);
   r.get("train_on_inputs", d.train_on_inputs);
   r.get("seed", d.seed);
+  r.get("train_file", d.train_file);
+  r.get("eval_file", d.eval_file);
+  r.get("task", d.task);
+  r.get("template", d.template_name);
+  r.get("add_eos", d.add_eos);
+  r.get("eval_mode", d.eval_mode);
+  r.get("answer_pattern", d.answer_pattern);
+  r.get("max_new_tokens", d.max_new_tokens);
   r.finish();
   return d;
 }
@@ -91,6 +99,9 @@ TrainConfig parse_train(const nlohmann::json& j) {
   r.get("log_matrices_every", t.log_matrices_every);
   r.get("checkpoint_every", t.checkpoint_every);
   r.get("device", t.device);
+  r.get("dtype", t.dtype);
+  r.get("autocast", t.autocast);
+  r.get("gradient_checkpointing", t.gradient_checkpointing);
   r.finish();
   return t;
 }
@@ -156,7 +167,15 @@ nlohmann::json ExperimentConfig::to_json() const {
                {"eval_examples", data.eval_examples},
                {"max_seq_len", data.max_seq_len},
                {"train_on_inputs", data.train_on_inputs},
-               {"seed", data.seed}};
+               {"seed", data.seed},
+               {"train_file", data.train_file},
+               {"eval_file", data.eval_file},
+               {"task", data.task},
+               {"template", data.template_name},
+               {"add_eos", data.add_eos},
+               {"eval_mode", data.eval_mode},
+               {"answer_pattern", data.answer_pattern},
+               {"max_new_tokens", data.max_new_tokens}};
   j["train"] = {{"steps", train.steps},
                 {"micro_batch_size", train.micro_batch_size},
                 {"grad_accum", train.grad_accum},
@@ -173,7 +192,10 @@ nlohmann::json ExperimentConfig::to_json() const {
                 {"log_every", train.log_every},
                 {"log_matrices_every", train.log_matrices_every},
                 {"checkpoint_every", train.checkpoint_every},
-                {"device", train.device}};
+                {"device", train.device},
+                {"dtype", train.dtype},
+                {"autocast", train.autocast},
+                {"gradient_checkpointing", train.gradient_checkpointing}};
   j["seed"] = seed;
   return j;
 }

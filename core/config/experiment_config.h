@@ -58,15 +58,26 @@ struct AllocationConfig {
   std::vector<int> top_k_per_layer;    ///< optional per-layer top-k (else adapters.top_k)
 };
 
-/// The embedded task suite (fine-tuning) or pretraining corpus.
+/// The data a run trains on: the embedded task suite, the pretraining corpus, or instruction
+/// data from JSON Lines files (Alpaca fields instruction/input/output[/answer]).
 struct DataConfig {
-  std::string suite = "builtin";  ///< only "builtin" for now
+  std::string suite = "builtin";  ///< "builtin" (generated tasks) or "jsonl" (files)
   std::vector<std::string> tasks = {"lookup", "arithmetic", "facts"};
-  int train_examples = 2000;     ///< training examples (spread evenly over tasks)
-  int eval_examples = 150;       ///< evaluation examples (spread evenly over tasks)
-  int max_seq_len = 96;          ///< cutoff length in tokens (bytes + BOS/EOS)
+  int train_examples = 2000;     ///< training examples (builtin: spread over tasks; jsonl: at most)
+  int eval_examples = 150;       ///< evaluation examples (builtin: spread; jsonl: at most)
+  int max_seq_len = 96;          ///< cutoff length in tokens (incl. BOS/EOS)
   bool train_on_inputs = false;  ///< include the prompt in the loss (MoLA: true)
   uint64_t seed = 1;             ///< seed of the generated suite (facts, splits)
+  // jsonl suite
+  std::string train_file;                ///< JSON Lines training file (relative: to the workspace)
+  std::string eval_file;                 ///< JSON Lines eval file; empty: hold out eval_examples
+  std::string task;                      ///< task name for per-task metrics (default: file stem)
+  std::string template_name = "alpaca";  ///< prompt template: "alpaca" or "none" (JSON: template)
+  bool add_eos = true;                   ///< append the tokenizer's EOS to every example
+  // evaluation
+  std::string eval_mode = "teacher_forced";  ///< "teacher_forced" or "generate" (regex extraction)
+  std::string answer_pattern = "The answer is ([A-Z])";  ///< regex, group 1 is the answer
+  int max_new_tokens = 32;                               ///< generate mode: tokens per answer
 };
 
 /// Optimiser, schedule and logging cadence.
@@ -80,14 +91,17 @@ struct TrainConfig {
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
   int warmup_steps = 10;
-  std::string schedule = "cosine";  ///< "cosine", "linear" or "constant"
-  double min_lr_ratio = 0.1;        ///< final lr = lr * min_lr_ratio (cosine/linear)
-  double max_grad_norm = 1.0;       ///< ≤ 0 disables clipping
-  int eval_every = 50;              ///< steps between evaluations (and at the end)
-  int log_every = 5;                ///< steps between scalar metric rows
-  int log_matrices_every = 20;      ///< steps between matrix records (routing load, …)
-  int checkpoint_every = 100;       ///< steps between checkpoints (and at stop/end)
-  std::string device = "cpu";       ///< "cpu" or "cuda[:N]"
+  std::string schedule = "cosine";      ///< "cosine", "linear" or "constant"
+  double min_lr_ratio = 0.1;            ///< final lr = lr * min_lr_ratio (cosine/linear)
+  double max_grad_norm = 1.0;           ///< ≤ 0 disables clipping
+  int eval_every = 50;                  ///< steps between evaluations (and at the end)
+  int log_every = 5;                    ///< steps between scalar metric rows
+  int log_matrices_every = 20;          ///< steps between matrix records (routing load, …)
+  int checkpoint_every = 100;           ///< steps between checkpoints (and at stop/end)
+  std::string device = "cpu";           ///< "cpu" or "cuda[:N]"
+  std::string dtype = "float32";        ///< base weights: "float32", "bfloat16" or "float16"
+  bool autocast = false;                ///< mixed precision (CUDA autocast) around the forward
+  bool gradient_checkpointing = false;  ///< recompute each decoder layer in the backward
 };
 
 /// A whole experiment.

@@ -18,6 +18,7 @@ struct Example {
   std::string task;
   std::string prompt;
   std::string answer;
+  std::string gold;  ///< generate-mode gold answer (jsonl `answer` field); empty: from `answer`
 };
 
 /// Documentation of a task (shown by `apportion tasks` and in docs/TASKS.md).

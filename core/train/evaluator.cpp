@@ -21,6 +21,15 @@ class EvalModeGuard {
   bool was_training_;
 };
 
+/// Moves a batch's tensors to the device of the model's parameters.
+void to_model_device(TransformerLM& model, Batch& batch) {
+  const auto device = model->parameters().front().device();
+  batch.input_ids = batch.input_ids.to(device);
+  batch.attention_mask = batch.attention_mask.to(device);
+  batch.labels = batch.labels.to(device);
+  batch.answer_mask = batch.answer_mask.to(device);
+}
+
 }  // namespace
 
 EvalResult evaluate_examples(TransformerLM& model,
@@ -37,8 +46,10 @@ EvalResult evaluate_examples(TransformerLM& model,
     for (size_t i = begin; i < std::min(examples.size(), begin + batch_size); ++i) {
       rows.push_back(&examples[i]);
     }
-    const Batch batch = batcher.make_batch(rows);
-    const auto logits = model->forward(batch.input_ids, batch.attention_mask);  // [B, T, V]
+    Batch batch = batcher.make_batch(rows);
+    to_model_device(model, batch);
+    const auto logits =
+        model->forward(batch.input_ids, batch.attention_mask).to(torch::kFloat32);  // [B, T, V]
     const auto V = logits.size(-1);
     // Loss over answer positions only, whatever train_on_inputs says.
     const auto answer_labels =
@@ -85,8 +96,9 @@ double evaluate_documents(TransformerLM& model,
     for (size_t i = begin; i < std::min(documents.size(), begin + batch_size); ++i) {
       rows.push_back(&documents[i]);
     }
-    const Batch batch = batcher.make_text_batch(rows);
-    const auto logits = model->forward(batch.input_ids, batch.attention_mask);
+    Batch batch = batcher.make_text_batch(rows);
+    to_model_device(model, batch);
+    const auto logits = model->forward(batch.input_ids, batch.attention_mask).to(torch::kFloat32);
     const auto V = logits.size(-1);
     loss_sum +=
         torch::nn::functional::cross_entropy(logits.reshape({-1, V}), batch.labels.reshape({-1}),

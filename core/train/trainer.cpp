@@ -3,17 +3,21 @@
 // AdamW step; scalar and matrix logging, evaluation, checkpoints, stop and NaN handling.
 #include "core/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "core/common/clock.h"
 #include "core/common/error.h"
 #include "core/data/batcher.h"
+#include "core/data/jsonl_dataset.h"
 #include "core/tensor/safetensors.h"
 #include "core/train/blas_threads.h"
+#include "core/train/device_setup.h"
 #include "core/train/evaluator.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/model_builder.h"
@@ -47,6 +51,38 @@ struct Trainer::Impl {
   std::unique_ptr<Batcher> eval_batcher;
   std::vector<std::string> modules;  // module axis of the records
   std::string checkpoint_path;
+  c10::Device device{c10::kCPU};
+  c10::ScalarType base_dtype = c10::kFloat;
+
+  /// Moves the model to the run's device and casts the frozen backbone to train.dtype; adapters
+  /// (and everything when pretraining) stay float32.
+  void place_model() {
+    built.model->to(device);
+    if (base_dtype == c10::kFloat) return;
+    std::set<const void*> trainable;
+    for (const auto& [name, t] : built.trainable) trainable.insert(t.unsafeGetTensorImpl());
+    torch::NoGradGuard no_grad;
+    for (auto& p : built.model->parameters()) {
+      if (trainable.count(p.unsafeGetTensorImpl()) == 0 && p.is_floating_point()) {
+        p.set_data(p.to(base_dtype));
+      }
+    }
+  }
+
+  /// Forward pass on the run's device (autocast when asked and on CUDA); logits in float32.
+  torch::Tensor forward(const Batch& batch) {
+    const bool autocast = cfg->train.autocast && device.is_cuda();
+    if (autocast) {
+      at::autocast::set_autocast_gpu_dtype(base_dtype == c10::kHalf ? c10::kHalf : c10::kBFloat16);
+      at::autocast::set_enabled(true);
+    }
+    auto logits = built.model->forward(batch.input_ids.to(device), batch.attention_mask.to(device));
+    if (autocast) {
+      at::autocast::set_enabled(false);
+      at::autocast::clear_cache();
+    }
+    return logits.to(torch::kFloat32);
+  }
 
   void metric(const std::string& key, int64_t step, double value) {
     sink->on_metric(MetricPoint{key, step, value, now_ms()});
@@ -65,6 +101,12 @@ struct Trainer::Impl {
       eval_corpus.assign(docs.end() - d.eval_examples, docs.end());
       docs.resize(static_cast<size_t>(d.train_examples));
       corpus = std::move(docs);
+    } else if (d.suite == "jsonl") {
+      const std::string ws = opt->workspace_dir;
+      suite = make_jsonl_suite(d, resolve_workspace_path(ws, d.train_file),
+                               resolve_workspace_path(ws, d.eval_file));
+      log("info", "data: " + std::to_string(suite.train.size()) + " train / " +
+                      std::to_string(suite.eval.size()) + " eval examples from " + d.train_file);
     } else {
       suite = make_task_suite(d);
     }
@@ -81,6 +123,8 @@ struct Trainer::Impl {
                                                             : cfg->allocation.method;
     e.seed = cfg->seed;
     e.device = cfg->train.device;
+    e.tags["dtype"] = cfg->train.dtype;
+    e.tags["autocast"] = cfg->train.autocast ? "on" : "off";
     e.torch_version = torch_version_string();
     e.params = flatten_json(nlohmann::json::parse(opt->config_json));
     e.tags["kind"] = cfg->is_pretraining() ? "pretrain" : "finetune";
@@ -115,9 +159,9 @@ struct Trainer::Impl {
       batch = batcher->make_batch(rows);
     }
     *tokens += batch.attention_mask.sum().item<int64_t>();
-    auto logits = built.model->forward(batch.input_ids, batch.attention_mask);  // [B, T, V]
+    auto logits = forward(batch);  // [B, T, V]
     auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
+        logits.reshape({-1, logits.size(-1)}), batch.labels.to(device).reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
     torch::Tensor total = loss;
     double aux_value = 0.0;
@@ -232,6 +276,8 @@ TrainResult Trainer::Impl::loop() {
       metric("train/grad_norm", step, grad_norm);
       if (built.adapters) metric("moe/balance_loss", step, aux_sum / t.grad_accum);
       if (secs > 0) metric("perf/tokens_per_s", step, static_cast<double>(tokens_since_log) / secs);
+      metric("perf/peak_memory_mb", step,
+             static_cast<double>(peak_memory_bytes(device)) / (1024.0 * 1024.0));
       tokens_since_log = 0;
       log_clock = now;
     }
@@ -258,11 +304,12 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
   s.opt = &options;
   s.sink = &sink;
   s.stop = stop;
-  AP_CHECK(cfg.train.device == "cpu" || torch::cuda::is_available(),
-           "train.device: ", cfg.train.device, " requested but this build has no CUDA device");
+  s.device = resolve_device(cfg.train.device);
+  s.base_dtype = resolve_dtype(cfg.train.dtype);
   fs::create_directories(options.run_dir);
   s.checkpoint_path = (fs::path(options.run_dir) / "checkpoint.pt").string();
   s.built = build_model(cfg, options.workspace_dir);
+  s.place_model();
   // Small models: one BLAS thread per torch thread (see blas_threads.h); large GEMMs keep
   // OpenBLAS's own parallelism.
   if (s.built.shape.hidden_size < 1024) set_blas_threads(1);

@@ -78,7 +78,15 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
   m_scale->setType(QCPAxis::atRight);
   m_scale->axis()->setLabel(tr("load fraction"));
   m_map->setColorScale(m_scale);
-  QCPColorGradient gradient(QCPColorGradient::gpThermal);
+  // Viridis-like stops: the top of the scale stays a saturated yellow, so a fully loaded cell
+  // (e.g. 2 experts with top-2: load 0.5 each) never looks like the blank background.
+  QCPColorGradient gradient;
+  gradient.clearColorStops();
+  gradient.setColorStopAt(0.0, QColor(68, 1, 84));
+  gradient.setColorStopAt(0.25, QColor(59, 82, 139));
+  gradient.setColorStopAt(0.5, QColor(33, 145, 140));
+  gradient.setColorStopAt(0.75, QColor(94, 201, 98));
+  gradient.setColorStopAt(1.0, QColor(253, 231, 37));
   gradient.setNanHandling(QCPColorGradient::nhNanColor);
   gradient.setNanColor(QColor(215, 215, 215));
   m_map->setGradient(gradient);

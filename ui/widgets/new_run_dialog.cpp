@@ -22,6 +22,7 @@
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "ui/widgets/allocation_preview.h"
+#include "ui/widgets/backbone_picker.h"
 
 namespace apportion::ui {
 
@@ -64,14 +65,18 @@ T valueOr(const nlohmann::json& j, std::initializer_list<const char*> path, T fa
 
 }  // namespace
 
-NewRunDialog::NewRunDialog(const QString& experimentsDir, const QDir& workspace, QWidget* parent)
+NewRunDialog::NewRunDialog(const QString& experimentsDir,
+                           const QDir& workspace,
+                           BackendQueries queries,
+                           QWidget* parent)
     : QDialog(parent),
       m_workspace(workspace),
       m_presets(new QComboBox),
       m_editor(new QPlainTextEdit),
       m_description(new QLabel),
       m_error(new QLabel),
-      m_preview(new QLabel) {
+      m_preview(new QLabel),
+      m_queries(std::move(queries)) {
   setWindowTitle(tr("New run"));
   resize(860, 680);
   auto* layout = new QVBoxLayout(this);
@@ -83,6 +88,12 @@ NewRunDialog::NewRunDialog(const QString& experimentsDir, const QDir& workspace,
   m_description->setWordWrap(true);
   m_description->setStyleSheet(QStringLiteral("color: #555;"));
   layout->addWidget(m_description);
+
+  m_backbone = new BackbonePicker(m_queries);
+  layout->addWidget(m_backbone);
+  connect(m_backbone, &BackbonePicker::backboneChosen, this, &NewRunDialog::useBackboneFolder);
+  connect(m_backbone, &BackbonePicker::deviceChosen, this,
+          [this](const QString& d) { patchJson("train.device", d.toStdString()); });
 
   auto* body = new QHBoxLayout;
   body->addWidget(buildForm());
@@ -259,6 +270,12 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j) {
   for (QWidget* w : {static_cast<QWidget*>(m_method), static_cast<QWidget*>(m_topK),
                      static_cast<QWidget*>(m_rank)})
     w->setEnabled(hasAdapters);
+  const auto backbonePath = valueOr<std::string>(j, {"backbone", "path"}, "");
+  const QString path = QString::fromStdString(backbonePath);
+  m_backbone->showBackbone(
+      path, path.isEmpty() ? QString() : QDir::cleanPath(m_workspace.absoluteFilePath(path)));
+  m_backbone->showDevice(
+      QString::fromStdString(valueOr<std::string>(j, {"train", "device"}, trainDefaults.device)));
   m_molaPreset->setEnabled(hasAdapters && method == QLatin1String("mola"));
   m_experts->setEnabled(hasAdapters && method == QLatin1String("uniform"));
   m_topK->setEnabled(hasAdapters && method != QLatin1String("lora"));
@@ -312,6 +329,25 @@ void NewRunDialog::applyMethod(const QString& method) {
     else
       j["allocation"].erase("preset");
   }
+  m_syncing = true;
+  m_editor->setPlainText(QString::fromStdString(j.dump(2)));
+  m_syncing = false;
+  onTextChanged();
+}
+
+void NewRunDialog::useBackboneFolder(const QString& dir) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
+  } catch (const nlohmann::json::parse_error&) {
+    return;
+  }
+  if (!j.is_object()) return;
+  // Inside the workspace: store it relative (the workspace can move); else absolute.
+  const QString rel = m_workspace.relativeFilePath(dir);
+  const QString stored = rel.startsWith(QLatin1String("..")) ? QDir::cleanPath(dir) : rel;
+  j["backbone"]["path"] = stored.toStdString();
+  j["backbone"].erase("config");
   m_syncing = true;
   m_editor->setPlainText(QString::fromStdString(j.dump(2)));
   m_syncing = false;

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ui/widgets/backend_queries.h"
+
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -24,7 +26,10 @@ class NewRunDialog : public QDialog {
   Q_OBJECT
 
  public:
-  NewRunDialog(const QString& experimentsDir, const QDir& workspace, QWidget* parent = nullptr);
+  NewRunDialog(const QString& experimentsDir,
+               const QDir& workspace,
+               BackendQueries queries = {},
+               QWidget* parent = nullptr);
 
   /// Selects a preset by file name ("tiny.json"); false if not listed.
   bool selectPreset(const QString& fileName);
@@ -47,6 +52,9 @@ class NewRunDialog : public QDialog {
   QSpinBox* rankSpin() const { return m_rank; }
   QSpinBox* stepsSpin() const { return m_steps; }
   QComboBox* methodCombo() const { return m_method; }
+  class BackbonePicker* backbonePicker() const {
+    return m_backbone;
+  }
 
  public Q_SLOTS:
   /// Writes the config file, emits launchRequested and accepts the dialog.
@@ -65,6 +73,7 @@ class NewRunDialog : public QDialog {
   void syncFormFromJson(const nlohmann::json& j);
   void patchJson(const std::string& dottedPath, const nlohmann::json& value);
   void applyMethod(const QString& method);
+  void useBackboneFolder(const QString& dir);
 
   QDir m_workspace;
   bool m_valid = false;
@@ -84,6 +93,8 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_rank = nullptr;
   QDoubleSpinBox* m_lr = nullptr;
   QSpinBox* m_steps = nullptr;
+  BackendQueries m_queries;
+  class BackbonePicker* m_backbone = nullptr;
 };
 
 }  // namespace apportion::ui
