@@ -9,9 +9,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "core/common/error.h"
 #include "core/common/uuid.h"
+#include "core/data/jsonl_dataset.h"
+#include "core/model/grad_checkpoint.h"
 #include "core/model/transformer_lm.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
@@ -88,6 +91,86 @@ class TestTraining : public QObject {
 
  private Q_SLOTS:
   void initTestCase() { torch::set_num_threads(1); }
+
+  void gradientCheckpointingMatchesPlainBackward() {
+    torch::manual_seed(3);
+    const auto w1 = torch::randn({8, 6}).requires_grad_(true);
+    const auto w2 = torch::randn({6, 8}).requires_grad_(true);
+    const auto x0 = torch::randn({5, 6});
+    auto block = [&](const torch::Tensor& x) {
+      auto h = torch::dropout(torch::relu(torch::matmul(x, w1.t())), 0.3, /*train=*/true);
+      return torch::matmul(h, w2.t());
+    };
+    auto run = [&](bool checkpointing) {
+      const auto x = x0.clone().requires_grad_(true);
+      torch::manual_seed(42);
+      const auto y = checkpointing ? checkpointed(block, x, {w1, w2}) : block(x);
+      const auto loss = (y * y).sum();
+      w1.mutable_grad() = torch::Tensor();
+      w2.mutable_grad() = torch::Tensor();
+      loss.backward();
+      const auto next_random = torch::rand({1}).item<double>();  // the stream is undisturbed
+      return std::make_tuple(loss.item<double>(), x.grad().clone(), w1.grad().clone(),
+                             w2.grad().clone(), next_random);
+    };
+    const auto [l0, gx0, g10, g20, r0] = run(false);
+    const auto [l1, gx1, g11, g21, r1] = run(true);
+    QCOMPARE(l0, l1);
+    QVERIFY(torch::allclose(gx0, gx1, 1e-6, 1e-6));
+    QVERIFY(torch::allclose(g10, g11, 1e-6, 1e-6));
+    QVERIFY(torch::allclose(g20, g21, 1e-6, 1e-6));
+    QVERIFY(g10.abs().sum().item<double>() > 0);
+    QCOMPARE(r0, r1);
+  }
+
+  void jsonlSuiteUsesTheAlpacaTemplateAndNamesBadLines() {
+    QTemporaryDir dir;
+    const std::string path = dir.path().toStdString() + "/qa.jsonl";
+    {
+      std::ofstream out(path);
+      out << R"({"instruction": "Add 2 and 3.", "input": "", "output": "5", "answer": "5"})"
+          << "\n\n"
+          << R"({"instruction": "Translate", "input": "chat", "output": "cat"})"
+          << "\n";
+    }
+    const auto examples = read_jsonl_examples(path, "alpaca", "qa");
+    QCOMPARE(examples.size(), size_t{2});
+    QCOMPARE(examples[0].prompt,
+             std::string("Below is an instruction that describes a task. Write a response that "
+                         "appropriately completes the request.\n\n### Instruction:\nAdd 2 and "
+                         "3.\n\n### Response:\n"));
+    QCOMPARE(examples[0].gold, std::string("5"));
+    QVERIFY(examples[1].prompt.find("paired with an input") != std::string::npos);
+    QVERIFY(examples[1].prompt.find("### Input:\nchat\n\n### Response:\n") != std::string::npos);
+    QCOMPARE(examples[1].answer, std::string("cat"));
+    {
+      std::ofstream out(path, std::ios::app);
+      out << R"({"instruction": "x", "output": 7})"
+          << "\n";
+    }
+    try {
+      read_jsonl_examples(path, "alpaca", "qa");
+      QFAIL("a numeric output must be rejected");
+    } catch (const DataError& e) {
+      const std::string m = e.what();
+      QVERIFY2(m.find("qa.jsonl:4") != std::string::npos, m.c_str());
+      QVERIFY2(m.find("\"output\"") != std::string::npos, m.c_str());
+    }
+  }
+
+  void bfloat16BackboneTrainsWithFloat32Adapters() {
+    QTemporaryDir ws;
+    auto j = tiny_config(random_backbone());
+    j["train"]["dtype"] = "bfloat16";
+    const auto r = run_trainer(ws.path(), j, make_uuid_hex(), false, -1);
+    QVERIFY2(r.result.status == RunStatus::Finished, r.result.message.c_str());
+    const auto a = adapters_of(ws.path(), r.run_id);
+    QVERIFY(!a.empty());
+    for (const auto& [name, t] : a) {
+      QCOMPARE(t.scalar_type(), torch::kFloat32);
+      QVERIFY2(torch::isfinite(t).all().item<bool>(), name.c_str());
+    }
+  }
 
   void resumeEqualsUninterruptedRun() {
     QTemporaryDir ws;
