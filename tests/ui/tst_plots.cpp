@@ -5,6 +5,8 @@
 
 #include <qcustomplot.h>
 #include <QCheckBox>
+#include <QComboBox>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QTableWidget>
@@ -15,9 +17,12 @@
 #include "core/store/run_store.h"
 #include "tests/ui/demo_run.h"
 #include "ui/models/workspace.h"
+#include "ui/plots/allocation_diff_plot.h"
 #include "ui/plots/expert_count_bars.h"
 #include "ui/plots/expert_load_heatmap.h"
+#include "ui/plots/gsv_evolution_plot.h"
 #include "ui/plots/metric_plot.h"
+#include "ui/widgets/allocation_panel.h"
 #include "ui/widgets/compare_view.h"
 #include "ui/widgets/run_view.h"
 
@@ -146,6 +151,83 @@ class TestPlots : public QObject {
     view.onRunUpdated(QStringLiteral("some-other-run"), 1);  // ignored
     QTest::qWait(100);
     QCOMPARE(loss->dataCount(), 12);
+  }
+
+  void gsvSliceFollowsArgmaxOverSteps() {
+    // Two steps of [layers 1, modules 2, n 3] expert GSVs; module 1's argmax moves 0 -> 2.
+    MatrixRecord a, b;
+    a.step = 10;
+    b.step = 20;
+    a.shape = b.shape = {1, 2, 3};
+    a.values = {0.9f, 0.1f, 0.2f, /*module 1*/ 0.7f, 0.6f, 0.5f};
+    b.values = {0.9f, 0.1f, 0.2f, /*module 1*/ 0.1f, 0.2f, 0.8f};
+    const ui::GsvSeries s = ui::sliceGsv({a, b}, 0, 1, -1);
+    QCOMPARE(s.length, 3);
+    QCOMPARE(s.steps, (std::vector<int64_t>{10, 20}));
+    QCOMPARE(s.argmax, (std::vector<int>{0, 2}));
+    QVERIFY(std::abs(s.values[1][2] - 0.8) < 1e-6);
+    // Rank GSVs [layer, module, expert, r]: expert 1 of module 0.
+    MatrixRecord r;
+    r.step = 5;
+    r.shape = {1, 1, 2, 2};
+    r.values = {0.1f, 0.9f, /*expert 1*/ 0.6f, 0.4f};
+    const ui::GsvSeries rs = ui::sliceGsv({r}, 0, 0, 1);
+    QCOMPARE(rs.argmax, (std::vector<int>{0}));
+    QVERIFY(ui::sliceGsv({r}, 0, 0, 2).steps.empty());  // no such expert
+  }
+
+  void allocationPanelReadsStoredGsvAndBudget() {
+    const QString db = m_dir.filePath(QStringLiteral("gsv.sqlite"));
+    std::string id;
+    {
+      RunStore store(db.toStdString());
+      test::DemoRunSpec spec;
+      spec.name = "search";
+      id = test::add_demo_run(store, spec);
+      for (int step : {10, 20, 30}) {
+        MatrixPoint g{"guilomo/gsv_expert", step, {4, 7, 3}, "layer,module,gsv",
+                      MatrixDType::F32,     {},   {},        0};
+        for (int i = 0; i < 4 * 7; ++i) {
+          // layer 2, module 3 (o_proj): the largest entry walks 0, 1, 2 over the steps.
+          const int hot = (i == 2 * 7 + 3) ? step / 10 - 1 : 0;
+          for (int j = 0; j < 3; ++j) g.f32.push_back(j == hot ? 0.9f : 0.3f);
+        }
+        store.log_matrix(id, g);
+      }
+      store.flush();
+    }
+    auto ws = ui::Workspace::open(db);
+    ui::AllocationPanel panel;
+    panel.setSource(ws->reader(), QString::fromStdString(id));
+    panel.gsvPlot()->select(2, 3, -1);
+    QCOMPARE(panel.gsvPlot()->series().argmax, (std::vector<int>{0, 1, 2}));
+    panel.gsvPlot()->select(0, 0, -1);
+    QCOMPARE(panel.gsvPlot()->series().argmax, (std::vector<int>{0, 0, 0}));
+    // Budget: 2468 over 7 modules = 140 experts, each rank 8.
+    QVERIFY2(panel.budgetLabel()->text().contains(QStringLiteral("140 experts")),
+             qPrintable(panel.budgetLabel()->text()));
+    QVERIFY(panel.budgetLabel()->text().contains(QStringLiteral("1120")));
+    QCOMPARE(panel.expertGrid()->grid().experts, 7);  // module columns
+    QCOMPARE(panel.expertGrid()->grid().at(3, 0), 8.0);
+  }
+
+  void compareViewShowsAllocationDifference() {
+    auto ws = ui::Workspace::open(m_db);
+    ui::CompareView view;
+    view.setReader(ws->reader());
+    view.setRuns(m_mola, m_uniform);  // 2-4-6-8 vs 4 experts everywhere
+    const auto& d = view.allocationDiff()->difference();
+    QVERIFY(d.has_value());
+    QCOMPARE(d->layers, 4);
+    QCOMPARE(d->modules, 7);
+    const double expected[] = {-2, 0, 2, 4};
+    for (int l = 0; l < 4; ++l)
+      for (int m = 0; m < 7; ++m) QCOMPARE(d->values[static_cast<size_t>(l * 7 + m)], expected[l]);
+    // Total rank per module: every expert has rank 8.
+    view.allocationDiff()->quantityCombo()->setCurrentIndex(1);
+    QCOMPARE(view.allocationDiff()->difference()->values[3 * 7], 4.0 * 8);
+    ui::ModuleGrid a{1, 2, {1, 2}}, b{2, 1, {1, 2}};
+    QVERIFY(!ui::gridDifference(a, b).has_value());  // shapes differ
   }
 
   void compareViewOverlaysAndDiffs() {

@@ -57,11 +57,11 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
   layout->addLayout(scrub);
   setMinimumSize(260, 200);
 
+  m_noDataText = tr("no routing data (plain LoRA and pretraining runs have no router)");
   m_plot->plotLayout()->insertRow(0);
-  m_plot->plotLayout()->addElement(
-      0, 0,
-      new QCPTextElement(m_plot, tr("Routing load per layer (mean over modules)"),
-                         QFont(font().family(), 10, QFont::Bold)));
+  m_title = new QCPTextElement(m_plot, tr("Routing load per layer (mean over modules)"),
+                               QFont(font().family(), 10, QFont::Bold));
+  m_plot->plotLayout()->addElement(0, 0, m_title);
   m_plot->xAxis->setLabel(tr("expert"));
   m_plot->yAxis->setLabel(tr("layer"));
   QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
@@ -139,7 +139,7 @@ void ExpertLoadHeatmap::refresh() {
   if (steps == m_steps && m_shownIndex >= 0) return;
   m_steps = std::move(steps);
   if (m_steps.empty()) {
-    showEmpty(tr("no routing data"));
+    showEmpty(m_noDataText);
     return;
   }
   const int last = static_cast<int>(m_steps.size()) - 1;
@@ -151,6 +151,30 @@ void ExpertLoadHeatmap::refresh() {
     m_slider->setValue(target);
   }
   showStep(target);
+}
+
+void ExpertLoadHeatmap::setLabels(const QString& title,
+                                  const QString& xLabel,
+                                  const QString& valueLabel) {
+  m_title->setText(title);
+  m_plot->xAxis->setLabel(xLabel);
+  m_scale->axis()->setLabel(valueLabel);
+  m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ExpertLoadHeatmap::setColumnNames(const QStringList& names) {
+  m_columnNames = names;
+  if (names.isEmpty()) {
+    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    m_plot->xAxis->setTicker(ticker);
+  } else {
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (int i = 0; i < names.size(); ++i) ticker->addTick(i, names[i]);
+    m_plot->xAxis->setTicker(ticker);
+  }
+  m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void ExpertLoadHeatmap::onSliderMoved(int index) { showStep(index); }
@@ -212,10 +236,8 @@ void ExpertLoadHeatmap::showEmpty(const QString& why) {
   const QSignalBlocker block(m_slider);
   m_slider->setRange(0, 0);
   m_slider->setEnabled(false);
-  m_stepLabel->setText(why);
-  m_emptyText->setText(why == tr("no routing data")
-                           ? tr("no routing data (plain LoRA and pretraining runs have no router)")
-                           : why);
+  m_stepLabel->setText(why == m_noDataText ? tr("no data") : why);
+  m_emptyText->setText(why);
   m_emptyText->setVisible(true);
   m_map->setDataRange(QCPRange(0.0, 1.0));
   m_plot->xAxis->setRange(-0.5, 3.5);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// ExpertLoadHeatmap: routing load as a layer (y) × expert (x) QCPColorMap, averaged over the
-// adapted modules of a layer, with a step scrubber (QSlider over the recorded steps, arrow keys
-// step through them) and a "step N" label. NaN cells (a layer with fewer experts) are "no
-// expert" and drawn grey.
+// ExpertLoadHeatmap: a per-layer matrix record as a layer (y) × column (x) QCPColorMap — routing
+// load per expert averaged over the adapted modules by default; also ranks, saliency or expert
+// counts per module (setKey/setLabels) — with a step scrubber (QSlider over the recorded steps,
+// arrow keys step through them) and a "step N" label. NaN cells (a layer with fewer experts) are
+// "no expert" and drawn grey.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include <QString>
+#include <QStringList>
 #include <QWidget>
 
 #include "core/store/run_reader.h"
@@ -19,6 +21,7 @@ class QCustomPlot;
 class QCPColorMap;
 class QCPColorScale;
 class QCPItemText;
+class QCPTextElement;
 class QLabel;
 class QSlider;
 
@@ -50,6 +53,12 @@ class ExpertLoadHeatmap : public QWidget {
                  const QString& key = QStringLiteral("moe/load_fraction"));
   /// Re-reads the recorded steps; the slider stays on the newest step if it was there.
   void refresh();
+  /// Title, x-axis and colour-scale labels (defaults: routing load per expert).
+  void setLabels(const QString& title, const QString& xLabel, const QString& valueLabel);
+  /// Names for the x columns (e.g. module names); empty: numbered columns.
+  void setColumnNames(const QStringList& names);
+  /// Text shown when the run has no record of the key.
+  void setEmptyText(const QString& text) { m_noDataText = text; }
 
   const std::vector<int64_t>& steps() const { return m_steps; }
   std::optional<int64_t> currentStep() const;
@@ -75,6 +84,9 @@ class ExpertLoadHeatmap : public QWidget {
   QCPColorMap* m_map = nullptr;
   QCPColorScale* m_scale = nullptr;
   QCPItemText* m_emptyText = nullptr;
+  QCPTextElement* m_title = nullptr;
+  QStringList m_columnNames;
+  QString m_noDataText;
   QSlider* m_slider = nullptr;
   QLabel* m_stepLabel = nullptr;
 };

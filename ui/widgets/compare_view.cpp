@@ -2,6 +2,8 @@
 // CompareView: overlaid curves of two runs and their config differences.
 #include "ui/widgets/compare_view.h"
 
+#include "ui/plots/allocation_diff_plot.h"
+
 #include <set>
 
 #include <QCheckBox>
@@ -35,7 +37,8 @@ CompareView::CompareView(QWidget* parent)
       m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
       m_accPlot(new MetricPlot(tr("Accuracy (eval/acc, mean over tasks)"), tr("accuracy"))),
       m_diff(new QTableWidget(0, 3)),
-      m_onlyDiff(new QCheckBox(tr("Only differences"))) {
+      m_onlyDiff(new QCheckBox(tr("Only differences"))),
+      m_allocDiff(new AllocationDiffPlot) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
   m_title->setTextFormat(Qt::RichText);
@@ -59,7 +62,10 @@ CompareView::CompareView(QWidget* parent)
   m_diff->verticalHeader()->setVisible(false);
   m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_diff->setAlternatingRowColors(true);
-  diffLayout->addWidget(m_diff);
+  auto* diffRow = new QHBoxLayout;
+  diffRow->addWidget(m_diff, 3);
+  diffRow->addWidget(m_allocDiff, 2);
+  diffLayout->addLayout(diffRow, 1);
   splitter->addWidget(diffPanel);
   splitter->setStretchFactor(0, 3);
   splitter->setStretchFactor(1, 2);
@@ -86,6 +92,18 @@ void CompareView::setRuns(const QString& runA, const QString& runB) {
   m_lossPlot->clear();
   m_accPlot->clear();
   rebuildDiff();
+  QStringList modules;
+  if (m_reader && !runA.isEmpty()) {
+    try {
+      if (const auto run = m_reader->find_run(runA.toStdString())) {
+        const auto it = run->tags.find("modules");
+        if (it != run->tags.end())
+          modules = QString::fromStdString(it->second).split(QLatin1Char(','), Qt::SkipEmptyParts);
+      }
+    } catch (const Error&) {
+    }
+  }
+  m_allocDiff->setRuns(m_reader, runA, runB, modules);
   refreshNow();
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // CompareView: two runs side by side: overlaid loss and accuracy curves in the runs' colours
 // (keys told apart by line style) and a config-difference table over the flattened params
-// ("only differences" on by default).
+// ("only differences" on by default), next to an A − B allocation heatmap.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +38,9 @@ class CompareView : public QWidget {
   MetricPlot* accuracyPlot() const { return m_accPlot; }
   QTableWidget* diffTable() const { return m_diff; }
   QCheckBox* onlyDifferences() const { return m_onlyDiff; }
+  class AllocationDiffPlot* allocationDiff() const {
+    return m_allocDiff;
+  }
 
  public Q_SLOTS:
   void onRunUpdated(const QString& runId, qint64 step = -1);
@@ -59,6 +62,7 @@ class CompareView : public QWidget {
   MetricPlot* m_accPlot = nullptr;
   QTableWidget* m_diff = nullptr;
   QCheckBox* m_onlyDiff = nullptr;
+  class AllocationDiffPlot* m_allocDiff = nullptr;
 };
 
 }  // namespace apportion::ui

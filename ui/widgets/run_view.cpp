@@ -18,6 +18,7 @@
 #include "ui/plots/expert_count_bars.h"
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/metric_plot.h"
+#include "ui/widgets/allocation_panel.h"
 
 namespace apportion::ui {
 
@@ -46,6 +47,7 @@ RunView::RunView(QWidget* parent)
       m_accPlot(new MetricPlot(tr("Accuracy"), tr("accuracy"))),
       m_heatmap(new ExpertLoadHeatmap),
       m_bars(new ExpertCountBars),
+      m_allocation(new AllocationPanel),
       m_log(new QPlainTextEdit),
       m_config(new QPlainTextEdit) {
   auto* layout = new QVBoxLayout(this);
@@ -73,6 +75,10 @@ RunView::RunView(QWidget* parent)
   grid->setRowStretch(0, 1);
   grid->setRowStretch(1, 1);
   m_tabs->addTab(plots, tr("Curves && routing"));
+  m_tabs->addTab(m_allocation, tr("Allocation"));
+  connect(m_tabs, &QTabWidget::currentChanged, this, [this](int) {
+    if (m_tabs->currentWidget() == m_allocation) m_allocation->refresh();
+  });
   m_accPlot->setFixedYRange(0.0, 1.0);
   m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
 
@@ -110,6 +116,7 @@ void RunView::setRun(const QString& runId) {
   m_heatmap->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
   m_bars->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
   m_bars->setColor(runId.isEmpty() ? QColor(0x4e79a7) : runColor(runId));
+  m_allocation->setSource(m_reader, runId);
   if (!runId.isEmpty() && m_reader) {
     try {
       if (const auto run = m_reader->find_run(runId.toStdString())) {
@@ -192,6 +199,7 @@ void RunView::refreshNow() {
   }
   m_heatmap->refresh();
   if (m_bars->expertsPerLayer().empty()) m_bars->refresh();
+  if (m_tabs->currentWidget() == m_allocation) m_allocation->refresh();  // reads every GSV step
 }
 
 void RunView::updateHeader() {

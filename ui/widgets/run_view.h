@@ -46,6 +46,9 @@ class RunView : public QWidget {
   MetricPlot* accuracyPlot() const { return m_accPlot; }
   ExpertLoadHeatmap* heatmap() const { return m_heatmap; }
   ExpertCountBars* expertBars() const { return m_bars; }
+  class AllocationPanel* allocationPanel() const {
+    return m_allocation;
+  }
   QPushButton* stopButton() const { return m_stopButton; }
   QLabel* headerLabel() const { return m_header; }
 
@@ -80,6 +83,7 @@ class RunView : public QWidget {
   MetricPlot* m_accPlot = nullptr;
   ExpertLoadHeatmap* m_heatmap = nullptr;
   ExpertCountBars* m_bars = nullptr;
+  class AllocationPanel* m_allocation = nullptr;
   QPlainTextEdit* m_log = nullptr;
   QPlainTextEdit* m_config = nullptr;
 };

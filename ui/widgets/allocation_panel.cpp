@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// AllocationPanel: expert-count grid, rank/saliency heatmap, GSV evolution, budget summary.
+#include "ui/widgets/allocation_panel.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include <QComboBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
+
+#include "core/common/error.h"
+#include "core/store/matrix_keys.h"
+#include "ui/plots/expert_load_heatmap.h"
+#include "ui/plots/gsv_evolution_plot.h"
+
+namespace apportion::ui {
+namespace {
+
+struct RankKey {
+  const char* key;
+  const char* label;       ///< combo text
+  const char* valueLabel;  ///< colour-scale label
+};
+
+const RankKey kRankKeys[] = {
+    {matrix_keys::kAllocRank, "rank per expert (mean over modules)", "rank"},
+    {matrix_keys::kDrRank, "DR-LoRA active rank", "rank"},
+    {matrix_keys::kDrSaliency, "DR-LoRA saliency", "saliency"},
+    {matrix_keys::kDrFrequency, "DR-LoRA routing frequency (EMA)", "frequency"},
+    {matrix_keys::kDrImportance, "DR-LoRA rank importance (EMA)", "importance"},
+    {matrix_keys::kBackboneLoadFraction, "backbone router load", "load fraction"},
+};
+
+/// Σ of the newest record of `key` (NaN/padding skipped); 0 when absent.
+double sumOfNewest(RunReader& reader, const std::string& runId, const char* key) {
+  const auto r = reader.matrix_at_or_before(runId, key, -1);
+  if (!r) return 0.0;
+  double sum = 0.0;
+  for (float v : r->values)
+    if (!std::isnan(v)) sum += v;
+  return sum;
+}
+
+}  // namespace
+
+QString BudgetSummary::text() const {
+  QStringList parts;
+  parts << (trainableParams >= 0 ? QObject::tr("%L1 trainable parameters").arg(trainableParams)
+                                 : QObject::tr("trainable parameters unknown"));
+  if (totalExperts > 0) parts << QObject::tr("%1 experts").arg(totalExperts);
+  if (totalRank > 0) parts << QObject::tr("Σ rank %1").arg(totalRank);
+  return parts.join(QStringLiteral(" · "));
+}
+
+BudgetSummary budgetSummary(RunReader& reader, const std::string& runId) {
+  BudgetSummary b;
+  try {
+    if (const auto run = reader.find_run(runId)) {
+      const auto it = run->tags.find("trainable_params");
+      if (it != run->tags.end()) b.trainableParams = std::atoll(it->second.c_str());
+    }
+    b.totalExperts = static_cast<int>(sumOfNewest(reader, runId, matrix_keys::kAllocExperts));
+    double rank = sumOfNewest(reader, runId, matrix_keys::kDrRank);
+    if (rank == 0.0) rank = sumOfNewest(reader, runId, matrix_keys::kAllocRank);
+    b.totalRank = static_cast<long long>(std::llround(rank));
+  } catch (const Error&) {
+  }
+  return b;
+}
+
+AllocationPanel::AllocationPanel(QWidget* parent)
+    : QWidget(parent),
+      m_budget(new QLabel),
+      m_rankKey(new QComboBox),
+      m_experts(new ExpertLoadHeatmap),
+      m_ranks(new ExpertLoadHeatmap),
+      m_gsv(new GsvEvolutionPlot) {
+  auto* layout = new QVBoxLayout(this);
+  m_budget->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  layout->addWidget(m_budget);
+  auto* grid = new QGridLayout;
+  m_experts->setLabels(tr("Experts per layer × module"), tr("module"), tr("experts"));
+  m_experts->setEmptyText(tr("no allocation records (pretraining runs have none)"));
+  grid->addWidget(m_experts, 0, 0);
+  auto* rankBox = new QWidget;
+  auto* rankLayout = new QVBoxLayout(rankBox);
+  rankLayout->setContentsMargins(0, 0, 0, 0);
+  auto* keyRow = new QHBoxLayout;
+  keyRow->addWidget(new QLabel(tr("Show")));
+  keyRow->addWidget(m_rankKey, 1);
+  rankLayout->addLayout(keyRow);
+  rankLayout->addWidget(m_ranks, 1);
+  m_ranks->setEmptyText(tr("nothing recorded for this view"));
+  grid->addWidget(rankBox, 0, 1);
+  grid->addWidget(m_gsv, 1, 0, 1, 2);
+  grid->setRowStretch(0, 1);
+  grid->setRowStretch(1, 1);
+  layout->addLayout(grid, 1);
+  connect(m_rankKey, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+    if (i < 0) return;
+    const RankKey& k = kRankKeys[m_rankKey->itemData(i).toInt()];
+    m_ranks->setLabels(tr(k.label), tr("expert"), tr(k.valueLabel));
+    m_ranks->setSource(m_reader, m_runId, QString::fromUtf8(k.key));
+  });
+}
+
+void AllocationPanel::setSource(std::shared_ptr<RunReader> reader, const QString& runId) {
+  m_reader = runId.isEmpty() ? nullptr : std::move(reader);
+  m_runId = runId;
+  m_modules.clear();
+  if (m_reader) {
+    try {
+      if (const auto run = m_reader->find_run(runId.toStdString())) {
+        const auto it = run->tags.find("modules");
+        if (it != run->tags.end())
+          m_modules =
+              QString::fromStdString(it->second).split(QLatin1Char(','), Qt::SkipEmptyParts);
+      }
+    } catch (const Error&) {
+    }
+  }
+  QStringList shortNames;
+  for (const QString& m : m_modules) shortNames << QString(m).remove(QStringLiteral("_proj"));
+  m_experts->setColumnNames(shortNames);
+  m_experts->setSource(m_reader, runId, QString::fromUtf8(matrix_keys::kAllocExperts));
+  fillRankKeys();
+  m_gsv->setSource(m_reader, runId, m_modules);
+  m_budget->setText(m_reader ? budgetSummary(*m_reader, runId.toStdString()).text() : QString());
+}
+
+void AllocationPanel::fillRankKeys() {
+  std::vector<std::string> keys;
+  if (m_reader) {
+    try {
+      keys = m_reader->matrix_keys(m_runId.toStdString());
+    } catch (const Error&) {
+    }
+  }
+  const QSignalBlocker block(m_rankKey);
+  m_rankKey->clear();
+  for (int i = 0; i < static_cast<int>(std::size(kRankKeys)); ++i) {
+    if (std::find(keys.begin(), keys.end(), kRankKeys[i].key) != keys.end())
+      m_rankKey->addItem(tr(kRankKeys[i].label), i);
+  }
+  if (m_rankKey->count() == 0) m_rankKey->addItem(tr(kRankKeys[0].label), 0);
+  m_rankKey->setCurrentIndex(0);
+  const RankKey& k = kRankKeys[m_rankKey->itemData(0).toInt()];
+  m_ranks->setLabels(tr(k.label), tr("expert"), tr(k.valueLabel));
+  m_ranks->setSource(m_reader, m_runId, QString::fromUtf8(k.key));
+}
+
+void AllocationPanel::refresh() {
+  if (!m_reader) return;
+  m_experts->refresh();
+  m_ranks->refresh();
+  if (m_rankKey->count() <= 1) fillRankKeys();  // new kinds of records may have appeared
+  m_gsv->refresh();
+  m_budget->setText(budgetSummary(*m_reader, m_runId.toStdString()).text());
+}
+
+}  // namespace apportion::ui

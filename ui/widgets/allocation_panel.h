@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// AllocationPanel: the run view's "Allocation" tab — what an allocation method decided and why:
+// a layer × module grid of expert counts with a step slider, a layer × expert heatmap of ranks
+// (and DR-LoRA's saliency, frequency and importance, or the MoE backbone's own routing load)
+// chosen from what the run recorded, the GuiLoMo GSV evolution of one module, and a budget
+// summary (trainable parameters, experts, total rank).
+#pragma once
+
+#include <memory>
+
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+#include "core/store/run_reader.h"
+
+class QComboBox;
+class QLabel;
+
+namespace apportion::ui {
+
+class ExpertLoadHeatmap;
+class GsvEvolutionPlot;
+
+/// Budget figures of a run from its tags and newest allocation records.
+struct BudgetSummary {
+  long long trainableParams = -1;  ///< tag trainable_params (-1: unknown)
+  int totalExperts = 0;            ///< Σ alloc/experts
+  long long totalRank = 0;         ///< Σ alloc/rank (or drlora/rank)
+  QString text() const;
+};
+BudgetSummary budgetSummary(RunReader& reader, const std::string& runId);
+
+class AllocationPanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit AllocationPanel(QWidget* parent = nullptr);
+  void setSource(std::shared_ptr<RunReader> reader, const QString& runId);
+  void refresh();
+
+  ExpertLoadHeatmap* expertGrid() const { return m_experts; }
+  ExpertLoadHeatmap* rankHeatmap() const { return m_ranks; }
+  GsvEvolutionPlot* gsvPlot() const { return m_gsv; }
+  QComboBox* rankKeyCombo() const { return m_rankKey; }
+  QLabel* budgetLabel() const { return m_budget; }
+
+ private:
+  void fillRankKeys();
+
+  std::shared_ptr<RunReader> m_reader;
+  QString m_runId;
+  QStringList m_modules;
+  QLabel* m_budget = nullptr;
+  QComboBox* m_rankKey = nullptr;
+  ExpertLoadHeatmap* m_experts = nullptr;
+  ExpertLoadHeatmap* m_ranks = nullptr;
+  GsvEvolutionPlot* m_gsv = nullptr;
+};
+
+}  // namespace apportion::ui
