@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libtorch-dev libopenblas0-pthread      # LibTorch 1.13 (CPU); OpenBLAS: ~10x faster GEMMs
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
+  libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth)

@@ -37,8 +37,12 @@ int run_show(const std::string& db_path, const std::string& run, bool as_json);
 int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir);
 /// `tasks`: the built-in task suite's documentation.
 int run_list_tasks();
+/// `tokenize MODEL_DIR [--no-special] [--decode]`: stdin lines -> JSON ids (or ids -> text).
+int run_tokenize(const std::string& model_dir, bool no_special, bool decode);
 /// `devices [--table]`: what this build can train on (JSON by default).
 int run_list_devices(bool as_table);
+/// `inspect MODEL_DIR [--json]`: a model folder's architecture, layout, parameters and files.
+int run_inspect(const std::string& model_dir, bool as_json);
 
 /// Default workspace database when --db is not given.
 std::string default_db_path();

@@ -89,9 +89,23 @@ int main(int argc, char** argv) {
   exp->add_option("--db", db_path, "workspace database");
   exp->add_option("--csv", csv_dir, "folder for the CSV files")->required();
   auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
+  std::string tokenize_dir;
+  bool tokenize_no_special = false, tokenize_decode = false;
+  auto* tokenize = app.add_subcommand(
+      "tokenize", "stdin lines -> JSON token ids with a model folder's tokenizer (HF-exact)");
+  tokenize->add_option("MODEL_DIR", tokenize_dir, "folder with tokenizer.json/.model")->required();
+  tokenize->add_flag("--no-special", tokenize_no_special,
+                     "no BOS/EOS (add_special_tokens false); with --decode, skip special tokens");
+  tokenize->add_flag("--decode", tokenize_decode, "read JSON id arrays, print JSON strings");
   bool devices_table = false;
   auto* devices = app.add_subcommand("devices", "list what this build can train on (JSON)");
   devices->add_flag("--table", devices_table, "one line per device instead of JSON");
+  std::string inspect_dir;
+  bool inspect_json = false;
+  auto* inspect = app.add_subcommand("inspect", "summarise a model folder (reads no weights)");
+  inspect->add_option("MODEL_DIR", inspect_dir, "folder with config.json + safetensors")
+      ->required();
+  inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
 
   try {
     app.parse(argc, argv);
@@ -107,7 +121,9 @@ int main(int argc, char** argv) {
     if (show->parsed()) return run_show(db_path, run_id, as_json);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
     if (tasks->parsed()) return run_list_tasks();
+    if (tokenize->parsed()) return run_tokenize(tokenize_dir, tokenize_no_special, tokenize_decode);
     if (devices->parsed()) return run_list_devices(devices_table);
+    if (inspect->parsed()) return run_inspect(inspect_dir, inspect_json);
   } catch (const apportion::Error& e) {
     print_error(e.what());
     return kExitUsage;

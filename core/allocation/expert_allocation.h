@@ -27,6 +27,12 @@ struct ModelShape {
   int intermediate_size = 0;
   int num_attention_heads = 0;
   int num_key_value_heads = 0;
+  /// Backbone layout beyond the dense LLaMA shape (zero/empty for a dense LLaMA-like model):
+  int explicit_head_dim = 0;  ///< config.json head_dim; 0 = hidden_size / num_attention_heads
+  std::vector<int> backbone_experts;        ///< [layer] routed experts of its MoE block, 0 = dense
+  std::vector<int> backbone_top_k;          ///< [layer] experts per token, 0 = dense
+  int moe_intermediate_size = 0;            ///< routed expert width
+  int shared_expert_intermediate_size = 0;  ///< Qwen2-MoE shared expert width, 0 = none
   /// in/out features of a projection by name (q_proj … down_proj).
   std::pair<int, int> projection_dims(const std::string& module) const;
 };

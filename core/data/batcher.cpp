@@ -2,7 +2,9 @@
 // Batcher (BOS prompt answer EOS rows, right-padded, with next-token labels) and the pure
 // per-epoch-permutation index sampler.
 //
-// Truncation: a row longer than max_seq_len loses prompt bytes from the LEFT (BOS stays first),
+// Tokenisation follows alpaca-lora: the row is tokenize(prompt + answer) with the tokenizer's
+// special tokens (BOS for LLaMA), and the prompt part is as long as tokenize(prompt) alone.
+// Truncation: a row longer than max_seq_len loses prompt tokens from the LEFT (BOS stays first),
 // so the answer and EOS survive; only if BOS + answer + EOS alone exceed the limit is the row
 // cut at the right end (answer tail, EOS). Text documents are cut at the right end.
 #include "core/data/batcher.h"
@@ -14,6 +16,7 @@
 
 #include "core/common/error.h"
 #include "core/data/rng.h"
+#include "core/tokenizer/builtin_byte_tokenizer.h"
 
 namespace apportion {
 
@@ -26,14 +29,14 @@ struct Row {
   std::vector<uint8_t> answer;
 };
 
-Batch assemble(const std::vector<Row>& rows, std::vector<std::string> tasks) {
+Batch assemble(const std::vector<Row>& rows, std::vector<std::string> tasks, int64_t pad) {
   size_t longest = 0;
   for (const Row& row : rows) {
     longest = std::max(longest, row.ids.size());
   }
   const auto b = static_cast<int64_t>(rows.size());
   const auto t = static_cast<int64_t>(longest);
-  std::vector<int64_t> ids(static_cast<size_t>(b * t), ByteTokenizer::kPad);
+  std::vector<int64_t> ids(static_cast<size_t>(b * t), pad);
   std::vector<int64_t> mask(static_cast<size_t>(b * t), 0);
   std::vector<int64_t> labels(static_cast<size_t>(b * t), kIgnoreIndex);
   std::vector<uint8_t> answer(static_cast<size_t>(b * t), 0);
@@ -61,9 +64,19 @@ Batch assemble(const std::vector<Row>& rows, std::vector<std::string> tasks) {
 }  // namespace
 
 Batcher::Batcher(int max_seq_len, bool train_on_inputs)
-    : max_seq_len_(max_seq_len), train_on_inputs_(train_on_inputs) {
+    : Batcher(std::make_shared<tok::BuiltinByteTokenizer>(), max_seq_len, train_on_inputs, true) {}
+
+Batcher::Batcher(std::shared_ptr<const Tokenizer> tokenizer,
+                 int max_seq_len,
+                 bool train_on_inputs,
+                 bool add_eos)
+    : tokenizer_(std::move(tokenizer)),
+      max_seq_len_(max_seq_len),
+      train_on_inputs_(train_on_inputs),
+      add_eos_(add_eos) {
   AP_CHECK_AS(ConfigError, max_seq_len >= 2, "data.max_seq_len: must be at least 2, got ",
               max_seq_len);
+  AP_CHECK(tokenizer_ != nullptr, "Batcher: no tokenizer");
 }
 
 Batch Batcher::make_batch(const std::vector<const Example*>& examples) const {
@@ -73,26 +86,37 @@ Batch Batcher::make_batch(const std::vector<const Example*>& examples) const {
   const auto limit = static_cast<size_t>(max_seq_len_);
   for (const Example* ex : examples) {
     AP_CHECK_AS(DataError, ex != nullptr, "make_batch: null example");
-    std::vector<int64_t> prompt = tokenizer_.encode(ex->prompt);
-    const std::vector<int64_t> answer = tokenizer_.encode(ex->answer);
-    // Keep BOS + answer + EOS; drop prompt bytes from the left until the row fits.
-    const size_t fixed = answer.size() + 2;
+    const Tokenizer& tok = *tokenizer_;
+    std::vector<int64_t> full = tok.encode(ex->prompt + ex->answer, /*add_special_tokens=*/true);
+    const size_t prompt_len =
+        std::min(full.size(), tok.encode(ex->prompt, /*add_special_tokens=*/true).size());
+    // Leading special tokens (BOS) stay in front; the rest splits into prompt and answer.
+    size_t lead = 0;
+    const auto bos = tok.bos_id();
+    while (lead < prompt_len && bos && full[lead] == *bos) ++lead;
+    std::vector<int64_t> head(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(lead));
+    std::vector<int64_t> prompt(full.begin() + static_cast<std::ptrdiff_t>(lead),
+                                full.begin() + static_cast<std::ptrdiff_t>(prompt_len));
+    std::vector<int64_t> answer(full.begin() + static_cast<std::ptrdiff_t>(prompt_len), full.end());
+    if (add_eos_ && tok.eos_id()) answer.push_back(*tok.eos_id());
+    // Keep head + answer (+ EOS); drop prompt tokens from the left until the row fits.
+    const size_t fixed = head.size() + answer.size();
     const size_t keep_prompt = fixed >= limit ? 0 : std::min(prompt.size(), limit - fixed);
     prompt.erase(prompt.begin(), prompt.end() - static_cast<std::ptrdiff_t>(keep_prompt));
     Row row;
-    row.ids.push_back(ByteTokenizer::kBos);
+    row.ids = head;
     row.ids.insert(row.ids.end(), prompt.begin(), prompt.end());
     row.ids.insert(row.ids.end(), answer.begin(), answer.end());
-    row.ids.push_back(ByteTokenizer::kEos);
     if (row.ids.size() > limit) {
       row.ids.resize(limit);  // answer alone too long: cut its tail (and EOS)
     }
-    // labels[p] = ids[p + 1]; the target at p + 1 is a prompt byte when p + 1 <= prompt size.
+    const size_t prompt_end = head.size() + prompt.size();  // first answer position
+    // labels[p] = ids[p + 1]; the target at p + 1 is a prompt token when p + 1 < prompt_end.
     const size_t n = row.ids.size();
     row.labels.assign(n, kIgnoreIndex);
     row.answer.assign(n, 0);
     for (size_t p = 0; p + 1 < n; ++p) {
-      const bool target_in_prompt = p + 1 <= prompt.size();
+      const bool target_in_prompt = p + 1 < prompt_end;
       row.answer[p] = target_in_prompt ? 0 : 1;
       if (!target_in_prompt || train_on_inputs_) {
         row.labels[p] = row.ids[p + 1];
@@ -101,7 +125,7 @@ Batch Batcher::make_batch(const std::vector<const Example*>& examples) const {
     rows.push_back(std::move(row));
     tasks.push_back(ex->task);
   }
-  return assemble(rows, std::move(tasks));
+  return assemble(rows, std::move(tasks), tokenizer_->pad_id());
 }
 
 Batch Batcher::make_text_batch(const std::vector<const std::string*>& documents) const {
@@ -111,10 +135,8 @@ Batch Batcher::make_text_batch(const std::vector<const std::string*>& documents)
   for (const std::string* doc : documents) {
     AP_CHECK_AS(DataError, doc != nullptr, "make_text_batch: null document");
     Row row;
-    row.ids.push_back(ByteTokenizer::kBos);
-    const std::vector<int64_t> bytes = tokenizer_.encode(*doc);
-    row.ids.insert(row.ids.end(), bytes.begin(), bytes.end());
-    row.ids.push_back(ByteTokenizer::kEos);
+    row.ids = tokenizer_->encode(*doc, /*add_special_tokens=*/true);
+    if (add_eos_ && tokenizer_->eos_id()) row.ids.push_back(*tokenizer_->eos_id());
     if (row.ids.size() > limit) {
       row.ids.resize(limit);
     }
@@ -127,7 +149,7 @@ Batch Batcher::make_text_batch(const std::vector<const std::string*>& documents)
     }
     rows.push_back(std::move(row));
   }
-  return assemble(rows, std::vector<std::string>(documents.size(), "text"));
+  return assemble(rows, std::vector<std::string>(documents.size(), "text"), tokenizer_->pad_id());
 }
 
 std::vector<int64_t> sample_indices(

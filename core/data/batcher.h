@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Batching: tokenises examples as BOS prompt answer EOS, truncates to the cutoff length, pads
-// (right) with PAD, and builds labels with -100 on padding and, unless train_on_inputs, on the
-// prompt. Index sampling is a pure function of (seed, step), so a resumed run sees the same data.
-// Legend: B batch, T time.
+// Batching: tokenises examples as [BOS] prompt answer [EOS] with the run's tokenizer (the
+// built-in byte tokenizer by default, or a Hugging Face one), truncates to the cutoff length,
+// pads (right) with the tokenizer's PAD, and builds labels with -100 on padding and, unless
+// train_on_inputs, on the prompt. Index sampling is a pure function of (seed, step), so a resumed
+// run sees the same data. Legend: B batch, T time.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <ATen/Tensor.h>
 
-#include "core/data/byte_tokenizer.h"
 #include "core/data/task_suite.h"
+#include "core/tokenizer/tokenizer.h"
 
 namespace apportion {
 
@@ -30,16 +32,24 @@ struct Batch {
 
 class Batcher {
  public:
+  /// With the built-in byte tokenizer.
   Batcher(int max_seq_len, bool train_on_inputs);
+  /// With any tokenizer; add_eos appends its EOS (when it has one) to every row.
+  Batcher(std::shared_ptr<const Tokenizer> tokenizer,
+          int max_seq_len,
+          bool train_on_inputs,
+          bool add_eos = true);
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
   /// Builds the batch of the given examples (T = longest row, at most max_seq_len).
   Batch make_batch(const std::vector<const Example*>& examples) const;
   /// Text documents for pretraining: every position is a target (except padding).
   Batch make_text_batch(const std::vector<const std::string*>& documents) const;
 
  private:
-  ByteTokenizer tokenizer_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
   int max_seq_len_;
   bool train_on_inputs_;
+  bool add_eos_ = true;
 };
 
 /// Indices of the micro-batch `micro` of optimiser step `step`: a deterministic function of

@@ -1,122 +1,128 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// A LLaMA-architecture decoder (RMSNorm, rotary embeddings, grouped-query attention, SwiGLU MLP)
-// whose registered module names equal Hugging Face checkpoint keys
-// (model.embed_tokens, model.layers.N.self_attn.q_proj, …, model.norm, lm_head).
-// Legend: B batch, T time, C hidden, V vocab, H heads, Hkv kv heads, D head dim.
+// TransformerLM: the causal-LM backbones of the supported Hugging Face architectures (LLaMA,
+// Mistral, Qwen2 dense; Mixtral, OLMoE, Qwen2-MoE sparse), with registered module names equal to
+// HF checkpoint keys (model.embed_tokens, model.layers.N.self_attn.q_proj, …, model.norm,
+// lm_head), an optional KV cache, the adaptable projections the adapter injector uses, and the
+// backbone routers' logits of the last forward. Loading and saving HF folders is pretrained_io.
+//
+// Intended usage:
+//   TransformerLM model = load_pretrained("models/olmoe", LoadOptions{torch::kBFloat16});
+//   model->freeze_backbone();
+//   auto logits = model->forward(ids, mask);                 // [B, T, V]
+//   auto routers = model->backbone_router_logits();           // [layer] [N, E] or undefined
+// Legend: B batch, T time, C hidden, V vocab, N = B·T tokens, E backbone experts.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include "core/adapters/adaptable_linear.h"
-#include "core/model/llama_config.h"
+#include "core/model/decoder_layer.h"
+#include "core/model/kv_cache.h"
+#include "core/model/model_config.h"
+#include "core/model/module_init.h"
+#include "core/model/rms_norm.h"
+#include "core/model/token_embedding.h"
 
 namespace apportion {
 
-/// Root-mean-square layer norm with a learned scale ("weight").
-class RMSNormImpl : public torch::nn::Module {
- public:
-  RMSNormImpl(int dim, double eps);
-  torch::Tensor forward(const torch::Tensor& x);  // [.., C] -> [.., C]
-  torch::Tensor weight;
-
- private:
-  double eps_;
-};
-TORCH_MODULE(RMSNorm);
-
-/// Grouped-query self-attention with rotary embeddings and a causal + padding mask.
-class LlamaAttentionImpl : public torch::nn::Module {
- public:
-  explicit LlamaAttentionImpl(const LlamaConfig& cfg);
-  /// x [B, T, C]; cos/sin [T, D]; mask [B, 1, T, T] additive float32 (0 / lowest finite
-  /// float, so fully masked rows stay finite) -> [B, T, C]
-  torch::Tensor forward(const torch::Tensor& x,
-                        const torch::Tensor& cos,
-                        const torch::Tensor& sin,
-                        const torch::Tensor& mask);
-  AdaptableLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
-
- private:
-  int num_heads_, num_kv_heads_, head_dim_;
-};
-TORCH_MODULE(LlamaAttention);
-
-/// SwiGLU feed-forward: down(silu(gate(x)) * up(x)).
-class LlamaMLPImpl : public torch::nn::Module {
- public:
-  explicit LlamaMLPImpl(const LlamaConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x);  // [B, T, C] -> [B, T, C]
-  AdaptableLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
-};
-TORCH_MODULE(LlamaMLP);
-
-/// One pre-norm decoder layer.
-class LlamaDecoderLayerImpl : public torch::nn::Module {
- public:
-  explicit LlamaDecoderLayerImpl(const LlamaConfig& cfg);
-  torch::Tensor forward(const torch::Tensor& x,
-                        const torch::Tensor& cos,
-                        const torch::Tensor& sin,
-                        const torch::Tensor& mask);
-  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
-  LlamaAttention self_attn{nullptr};
-  LlamaMLP mlp{nullptr};
-};
-TORCH_MODULE(LlamaDecoderLayer);
-
 /// The inner model ("model." prefix in HF keys).
-class LlamaModelImpl : public torch::nn::Module {
+class BackboneModelImpl : public torch::nn::Module {
  public:
-  explicit LlamaModelImpl(const LlamaConfig& cfg);
-  /// input_ids [B, T] int64; attention_mask [B, T] (1 = token, 0 = padding; may be undefined)
-  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
-  torch::nn::Embedding embed_tokens{nullptr};
+  BackboneModelImpl(const ModelConfig& cfg, const BuildOptions& opts);
+  /// input_ids [B, T] int64; attention_mask [B, T] or, with a cache, [B, S + T] (1 = token,
+  /// 0 = padding; may be undefined). Positions follow the mask (cumsum, as HF generate), so
+  /// left padding is handled. Returns the final-norm hidden states [B, T, C].
+  torch::Tensor forward(const torch::Tensor& input_ids,
+                        const torch::Tensor& attention_mask,
+                        KVCache* cache);
+  DecoderLayerImpl& layer(size_t i) { return *layers->ptr<DecoderLayerImpl>(i); }
+  /// Recompute each decoder layer in the backward pass (training forwards without a cache).
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+  bool gradient_checkpointing() const { return gradient_checkpointing_; }
+
+  TokenEmbedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
 
  private:
-  LlamaConfig cfg_;
+  ModelConfig cfg_;
+  bool gradient_checkpointing_ = false;
 };
-TORCH_MODULE(LlamaModel);
+TORCH_MODULE(BackboneModel);
 
 /// One adaptable projection of the backbone, as the adapter injector sees it.
 struct ProjectionSlot {
   int layer = 0;
-  std::string module;      ///< q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
-  std::string name;        ///< full HF key prefix, e.g. model.layers.0.self_attn.q_proj
-  AdaptableLinear linear;  ///< the projection (holds the frozen weight and the adapter)
+  std::string module;  ///< normalised: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
+                       ///< down_proj (Mixtral w1 → gate_proj, w3 → up_proj, w2 → down_proj)
+  std::string name;    ///< the real HF prefix, e.g. model.layers.0.block_sparse_moe.experts.3.w1
+  AdaptableLinear linear;      ///< the projection (holds the frozen weight and the adapter)
+  int expert = -1;             ///< routed-expert index of the backbone's MoE block, -1 otherwise
+  bool shared_expert = false;  ///< Qwen2-MoE shared expert projection
 };
 
-/// LlamaForCausalLM: model + lm_head (tied to the embedding when the config says so).
+/// The causal LM: model + lm_head (tied to the embedding when the config says so).
 class TransformerLMImpl : public torch::nn::Module {
  public:
-  explicit TransformerLMImpl(const LlamaConfig& cfg);
-  /// input_ids [B, T] -> logits [B, T, V]
-  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask = {});
-  /// Every adaptable projection, ordered by layer then q,k,v,o,gate,up,down.
+  explicit TransformerLMImpl(const ModelConfig& cfg, const BuildOptions& opts = {});
+  /// input_ids [B, T] -> logits [B, T, V] (in the parameters' dtype). With a cache, only the new
+  /// tokens are fed and the cache is extended (see KVCache).
+  torch::Tensor forward(const torch::Tensor& input_ids,
+                        const torch::Tensor& attention_mask = {},
+                        KVCache* cache = nullptr);
+  /// Every adaptable projection, ordered by layer; within a layer q, k, v, o, then the dense
+  /// MLP's gate, up, down, or the routed experts' (by expert, each gate, up, down), then the
+  /// shared expert's gate, up, down.
   std::vector<ProjectionSlot> projections();
-  /// Sets requires_grad=false on every backbone parameter (adapters are added afterwards).
-  void freeze_backbone();
-  const LlamaConfig& config() const { return cfg_; }
+  /// Sets requires_grad=false on every backbone parameter (adapters are added afterwards);
+  /// with train_routers, the MoE routers (`…gate.weight`) stay trainable.
+  void freeze_backbone(bool train_routers = false);
+  /// Router logits of each layer's MoE block from the last forward ([N, E] float32, in the
+  /// graph); undefined for dense layers and after clear_router_cache().
+  std::vector<torch::Tensor> backbone_router_logits() const;
+  void clear_router_cache();
+  /// The adaptable shape with the backbone's MoE layout (experts/top-k per layer).
+  ModelShape shape() const { return cfg_.shape(); }
+  const ModelConfig& config() const { return cfg_; }
+  /// Gradient checkpointing of every decoder layer (see grad_checkpoint.h for its limits: side
+  /// outputs such as router logits are recomputed without a graph).
+  void set_gradient_checkpointing(bool on) { model->set_gradient_checkpointing(on); }
+  /// Updates the config's torch_dtype string (save_pretrained writes the parameters' dtype).
+  void set_torch_dtype(const std::string& dtype) { cfg_.torch_dtype = dtype; }
 
-  LlamaModel model{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // unregistered alias when tied
+  BackboneModel model{nullptr};
+  torch::nn::Linear lm_head{nullptr};  ///< null when tied to model.embed_tokens
 
  private:
-  LlamaConfig cfg_;
+  ModelConfig cfg_;
 };
 TORCH_MODULE(TransformerLM);
 
-/// Reads `dir/config.json` + `dir/model.safetensors` into a new model (strict: every key must
-/// exist with the right shape; extra tensors are an error). Throws ModelError/CheckpointError.
-TransformerLM load_pretrained(const std::string& dir);
-/// Writes `dir/config.json` + `dir/model.safetensors` (backbone weights only, HF key names).
+/// How load_pretrained builds the model.
+struct LoadOptions {
+  /// Parameter dtype after loading; std::nullopt keeps the checkpoint's (its most common float
+  /// dtype, e.g. bf16 for GPU use).
+  std::optional<c10::ScalarType> dtype = c10::ScalarType::Float;
+  c10::Device device = c10::Device(c10::kCPU);  ///< where the parameters live
+};
+
+/// Reads `dir/config.json` + `dir/model.safetensors` (or the shards of
+/// model.safetensors.index.json) into a new model. Strict: every parameter must exist with the
+/// right shape and a float dtype, and every tensor must be used (tolerated: lm_head.weight when
+/// tied, rotary_emb.inv_freq). Files are memory-mapped and copied once into the parameters.
+/// Throws ModelError (config) / CheckpointError (weights) naming the file and tensor or field.
+TransformerLM load_pretrained(const std::string& dir, const LoadOptions& options = {});
+/// Writes `dir/config.json` + `dir/model.safetensors` (backbone weights in their own dtype, HF
+/// key names; adapter parameters are never written).
 void save_pretrained(TransformerLM& model, const std::string& dir);
 
 }  // namespace apportion

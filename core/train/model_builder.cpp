@@ -25,7 +25,10 @@ BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace
     }
     built.model = load_pretrained(dir);
   } else {
-    built.model = TransformerLM(LlamaConfig::from_json(cfg.backbone.config, "backbone.config"));
+    auto model_cfg = ModelConfig::from_json(cfg.backbone.config, "backbone.config");
+    // Runs built from an inline config train with the byte tokenizer; say so in config.json.
+    if (model_cfg.apportion_tokenizer.empty()) model_cfg.apportion_tokenizer = "byte";
+    built.model = TransformerLM(model_cfg);
   }
   built.shape = built.model->config().shape();
 

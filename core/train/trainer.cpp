@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/common/clock.h"
@@ -16,9 +17,11 @@
 #include "core/data/batcher.h"
 #include "core/data/jsonl_dataset.h"
 #include "core/tensor/safetensors.h"
+#include "core/tokenizer/builtin_byte_tokenizer.h"
 #include "core/train/blas_threads.h"
 #include "core/train/device_setup.h"
 #include "core/train/evaluator.h"
+#include "core/train/generate_eval.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/model_builder.h"
 #include "core/train/train_records.h"
@@ -47,6 +50,7 @@ struct Trainer::Impl {
   TaskSuite suite;                  // fine-tuning data
   std::vector<std::string> corpus;  // pretraining data
   std::vector<std::string> eval_corpus;
+  std::shared_ptr<const Tokenizer> tokenizer;
   std::unique_ptr<Batcher> batcher;
   std::unique_ptr<Batcher> eval_batcher;
   std::vector<std::string> modules;  // module axis of the records
@@ -91,11 +95,33 @@ struct Trainer::Impl {
     sink->on_log(LogLine{level, text});
   }
 
+  /// The backbone folder's tokenizer (tokenizer.json / tokenizer.model / the built-in byte
+  /// tokenizer), or the byte tokenizer for an inline random backbone. Its ids must fit the
+  /// model's vocabulary.
+  std::shared_ptr<const Tokenizer> make_run_tokenizer() const {
+    std::shared_ptr<const Tokenizer> tok;
+    if (!cfg->backbone.path.empty()) {
+      tok = load_tokenizer(resolve_workspace_path(opt->workspace_dir, cfg->backbone.path));
+    } else {
+      tok = std::make_shared<tok::BuiltinByteTokenizer>();
+    }
+    const int64_t model_vocab = built.model->config().vocab_size;
+    if (tok->vocab_size() > model_vocab) {
+      throw ModelError("backbone: the tokenizer (" + tok->kind() + ") has " +
+                       std::to_string(tok->vocab_size()) +
+                       " tokens but the model's vocab_size is " + std::to_string(model_vocab) +
+                       "; the tokenizer does not belong to this model");
+    }
+    return tok;
+  }
+
   void prepare_data() {
     const DataConfig& d = cfg->data;
     const bool pretrain = cfg->is_pretraining();
-    batcher = std::make_unique<Batcher>(d.max_seq_len, pretrain ? true : d.train_on_inputs);
-    eval_batcher = std::make_unique<Batcher>(d.max_seq_len, false);
+    tokenizer = make_run_tokenizer();
+    batcher = std::make_unique<Batcher>(tokenizer, d.max_seq_len,
+                                        pretrain ? true : d.train_on_inputs, d.add_eos);
+    eval_batcher = std::make_unique<Batcher>(tokenizer, d.max_seq_len, false, d.add_eos);
     if (pretrain) {
       auto docs = make_pretraining_corpus(d, d.train_examples + d.eval_examples);
       eval_corpus.assign(docs.end() - d.eval_examples, docs.end());
@@ -185,8 +211,34 @@ struct Trainer::Impl {
     }
     const EvalResult r = evaluate_examples(built.model, suite.eval, *eval_batcher, batch);
     metric("eval/loss", step, r.loss);
-    metric("eval/acc", step, r.accuracy);
-    for (const auto& [task, acc] : r.task_accuracy) metric("eval/acc/" + task, step, acc);
+    if (cfg->data.eval_mode != "generate") {
+      metric("eval/acc", step, r.accuracy);
+      for (const auto& [task, acc] : r.task_accuracy) metric("eval/acc/" + task, step, acc);
+      return;
+    }
+    // Accuracy by greedy generation + answer extraction; predictions kept for auditing.
+    GenerateEvalOptions g;
+    g.answer_pattern = cfg->data.answer_pattern;
+    g.max_new_tokens = cfg->data.max_new_tokens;
+    g.max_seq_len = cfg->data.max_seq_len;
+    g.batch_size = batch;
+    const GenerateEvalResult gr = evaluate_generate(built.model, *tokenizer, suite.eval, g);
+    metric("eval/acc", step, gr.accuracy);
+    for (const auto& [task, acc] : gr.task_accuracy) metric("eval/acc/" + task, step, acc);
+    const std::string name = "predictions-step" + std::to_string(step) + ".jsonl";
+    const fs::path path = fs::path(opt->run_dir) / name;
+    {
+      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      for (const Prediction& p : gr.predictions) {
+        out << nlohmann::json{{"task", p.task},     {"prompt", p.prompt},
+                              {"output", p.output}, {"extracted", p.extracted},
+                              {"gold", p.gold},     {"correct", p.correct}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+      }
+    }
+    sink->on_artifact(
+        ArtifactWritten{"predictions", name, step, static_cast<int64_t>(fs::file_size(path))});
   }
 
   void checkpoint(int64_t step) {

@@ -4,11 +4,15 @@
 // KILLED with a checkpoint; a bad config fails before a run row exists, with its message.
 // Skips only when the executable does not exist.
 #include <qcustomplot.h>
+#include <QComboBox>
+#include <QLabel>
+#include <QProcess>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <nlohmann/json.hpp>
 
+#include "app/gui/cli_queries.h"
 #include "app/gui/run_launcher.h"
 #include "core/config/experiment_config.h"
 #include "core/store/run_reader.h"
@@ -16,6 +20,8 @@
 #include "ui/plots/expert_count_bars.h"
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/metric_plot.h"
+#include "ui/widgets/backbone_picker.h"
+#include "ui/widgets/new_run_dialog.h"
 #include "ui/widgets/run_view.h"
 
 using namespace apportion;
@@ -122,6 +128,47 @@ class TestGuiEndToEnd : public QObject {
     for (const Artifact& a : reader.artifacts(id.toStdString()))
       checkpoint |= a.kind == "checkpoint";
     QVERIFY2(checkpoint, "a stopped run records a checkpoint artifact");
+  }
+
+  void newRunDialogInspectsModelFoldersAndOffersDevices() {
+    // A real model folder: pretrain a tiny backbone for two steps with the real CLI.
+    nlohmann::json pre = tinyConfig(2);
+    pre.erase("adapters");
+    pre.erase("allocation");
+    pre["backbone"]["output"] = "backbones/tiny";
+    QProcess p;
+    p.start(m_exe,
+            {QStringLiteral("pretrain"), writeConfig(QStringLiteral("pre"), pre),
+             QStringLiteral("--db"), m_db, QStringLiteral("--progress"), QStringLiteral("none")});
+    QVERIFY(p.waitForFinished(120000));
+    QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
+    const QString model = m_dir.filePath(QStringLiteral("backbones/tiny"));
+
+    ui::NewRunDialog dialog(qEnvironmentVariable("AP_EXPERIMENTS"), QDir(m_dir.path()),
+                            make_cli_queries(m_exe));
+    QVERIFY(dialog.selectPreset(QStringLiteral("lora.json")));
+    QVERIFY(dialog.backbonePicker()->deviceCombo()->findText(QStringLiteral("cpu")) >= 0);
+    dialog.backbonePicker()->chooseFolder(model);
+    const QString summary = dialog.backbonePicker()->summaryLabel()->text();
+    QVERIFY2(summary.contains(QStringLiteral("LlamaForCausalLM")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("2 layers")), qPrintable(summary));
+    auto j = nlohmann::json::parse(dialog.configText().toStdString());
+    QCOMPARE(j["backbone"]["path"].get<std::string>(), std::string("backbones/tiny"));
+    QVERIFY(!j["backbone"].contains("config"));
+    QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
+
+    // A folder whose config.json is broken: the error is shown and the config keeps its path.
+    const QString broken = m_dir.filePath(QStringLiteral("broken-model"));
+    QDir().mkpath(broken);
+    QFile bad(broken + QStringLiteral("/config.json"));
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("{\"architectures\": [\"GPT2LMHeadModel\"]}");
+    bad.close();
+    dialog.backbonePicker()->chooseFolder(broken);
+    const QString error = dialog.backbonePicker()->summaryLabel()->text();
+    QVERIFY2(error.contains(QStringLiteral("GPT2LMHeadModel")), qPrintable(error));
+    j = nlohmann::json::parse(dialog.configText().toStdString());
+    QCOMPARE(j["backbone"]["path"].get<std::string>(), std::string("backbones/tiny"));
   }
 
   void badConfigFailsBeforeRun() {

@@ -81,6 +81,37 @@ sigterm_resume)
   code=$?
   [ "$code" = 3 ] || fail "resume exit code $code: $(cat "$WS/err2")"
   ;;
+tokenize_golden)
+  # Two golden strings of tests/data/tokenizers/llama3 (ids from Hugging Face's tokenizers).
+  golden=$DATA/../tokenizers/llama3
+  mkdir -p "$WS/llama3"
+  gzip -dc "$golden/tokenizer.json.gz" >"$WS/llama3/tokenizer.json" || fail "cannot gunzip"
+  cp "$golden/tokenizer_config.json" "$WS/llama3/"
+  field() { grep -F "{\"text\":\"$1\",\"ids\":" "$golden/goldens.jsonl" | sed "s/.*\"$2\":\(\[[^]]*\]\).*/\1/" | tr -d ' '; }
+  printf 'Hello world\n你好，世界！\n' >"$WS/in"
+  "$APP" tokenize "$WS/llama3" <"$WS/in" >"$WS/out" 2>"$WS/err"
+  expect_code $? 0
+  printf '%s\n%s\n' "$(field 'Hello world' ids)" "$(field '你好，世界！' ids)" >"$WS/expected"
+  diff -u "$WS/expected" <(tr -d ' ' <"$WS/out") || fail "ids differ from the goldens"
+  "$APP" tokenize --no-special "$WS/llama3" <"$WS/in" | tr -d ' ' >"$WS/plain"
+  [ "$(head -n 1 "$WS/plain")" = "$(field 'Hello world' ids_no_special)" ] || fail "--no-special: $(cat "$WS/plain")"
+  "$APP" tokenize --decode --no-special "$WS/llama3" <"$WS/out" >"$WS/text"
+  expect_code $? 0
+  [ "$(head -n 1 "$WS/text")" = '"Hello world"' ] || fail "--decode: $(cat "$WS/text")"
+  # tokenizer.model goes through libsentencepiece, loaded beside LibTorch's protobuf.
+  mkdir -p "$WS/spm"
+  cp "$DATA/../tokenizers/spm-tiny/tokenizer.model" "$WS/spm/"
+  ids=$(grep -F '{"text": "Hello world", "ids": ' "$DATA/../tokenizers/spm-tiny/goldens.jsonl" | sed 's/.*"ids": \[\([^]]*\)\].*/\1/' | tr -d ' ')
+  [ -n "$ids" ] || fail "no spm-tiny golden for Hello world"
+  [ "$(echo 'Hello world' | "$APP" tokenize "$WS/spm")" = "[1,$ids]" ] || fail "tokenizer.model ids"
+  ;;
+tokenize_bad_json)
+  mkdir -p "$WS/bad"
+  printf '{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [' >"$WS/bad/tokenizer.json"
+  echo hello | "$APP" tokenize "$WS/bad" >"$WS/out" 2>"$WS/err"
+  expect_code $? 2
+  grep -q "bad/tokenizer.json: truncated JSON" "$WS/err" || fail "message: $(cat "$WS/err")"
+  ;;
 *)
   fail "unknown case $CASE" ;;
 esac

@@ -37,8 +37,8 @@ bool check_close(const at::Tensor& a, const at::Tensor& b, double tol, const std
   return false;
 }
 
-LlamaConfig tiny_llama_config() {
-  LlamaConfig c;
+ModelConfig tiny_llama_config() {
+  ModelConfig c;
   c.vocab_size = 64;
   c.hidden_size = 32;
   c.intermediate_size = 64;

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/model/llama_config.h"
+#include "core/model/model_config.h"
 
 namespace apportion::test {
 
@@ -16,6 +16,6 @@ namespace apportion::test {
 bool check_close(const at::Tensor& a, const at::Tensor& b, double tol, const std::string& label);
 
 /// A 2-layer, d = 32, vocab = 64 LLaMA with GQA (4 heads, 2 kv heads).
-LlamaConfig tiny_llama_config();
+ModelConfig tiny_llama_config();
 
 }  // namespace apportion::test

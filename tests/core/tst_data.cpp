@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Tests of core/data: byte tokenizer, the generated task suite and pretraining corpus (determinism,
 // disjoint splits, counts, answers that agree with the fact base), the batcher and the sampler.
+#include <QTemporaryDir>
 #include <QtTest/QtTest>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -14,6 +16,7 @@
 #include "core/data/byte_tokenizer.h"
 #include "core/data/fact_base.h"
 #include "core/data/task_suite.h"
+#include "core/tokenizer/tokenizer.h"
 
 using namespace apportion;
 
@@ -278,6 +281,46 @@ class TestData : public QObject {
     QVERIFY(torch::equal(batch.labels.slice(1, 0, 8).masked_select(set),
                          batch.input_ids.slice(1, 1, 9).masked_select(set)));
     QCOMPARE(batch.answer_mask.sum().item<int64_t>(), int64_t{5});
+  }
+
+  void batch_with_a_real_hf_tokenizer() {
+    // Mistral's SentencePiece-style BPE (tests/data/tokenizers): BOS from the post-processor,
+    // "▁" word prefixes, EOS appended, PAD = the tokenizer's pad id (none: 0).
+    QTemporaryDir dir;
+    const QString gz = QString::fromLocal8Bit(qgetenv("AP_TEST_DATA")) +
+                       QStringLiteral("/tokenizers/mistral/tokenizer.json.gz");
+    QVERIFY2(QFileInfo::exists(gz), qPrintable(gz));
+    const QString cmd = QStringLiteral("gzip -dc '%1' > '%2/tokenizer.json'").arg(gz, dir.path());
+    QCOMPARE(std::system(cmd.toLocal8Bit().constData()), 0);
+    QVERIFY(QFile::copy(QFileInfo(gz).dir().filePath(QStringLiteral("tokenizer_config.json")),
+                        dir.filePath(QStringLiteral("tokenizer_config.json"))));
+    std::shared_ptr<const Tokenizer> tok = load_tokenizer(dir.path().toStdString());
+    QVERIFY(tok->bos_id().has_value() && tok->eos_id().has_value());
+    const Example ex{"qa", "Question: is the sky blue?\nAnswer:", " yes", ""};
+    const auto full = tok->encode(ex.prompt + ex.answer, true);
+    const auto prompt = tok->encode(ex.prompt, true);
+    QCOMPARE(full.front(), *tok->bos_id());
+    QVERIFY(full.size() > prompt.size());
+
+    const Batch masked = Batcher(tok, 96, false, true).make_batch({&ex});
+    const auto n = static_cast<int64_t>(full.size()) + 1;  // + EOS
+    QCOMPARE(masked.input_ids.size(1), n);
+    QCOMPARE(masked.input_ids[0][n - 1].item<int64_t>(), *tok->eos_id());
+    for (size_t i = 0; i < full.size(); ++i)
+      QCOMPARE(masked.input_ids[0][static_cast<int64_t>(i)].item<int64_t>(), full[i]);
+    // Targets: only the answer tokens and EOS are labelled.
+    const auto answer_tokens = static_cast<int64_t>(full.size() - prompt.size()) + 1;
+    QCOMPARE((masked.labels != kIgnoreIndex).sum().item<int64_t>(), answer_tokens);
+    QCOMPARE(masked.answer_mask.sum().item<int64_t>(), answer_tokens);
+    QCOMPARE(masked.labels[0][n - 2].item<int64_t>(), *tok->eos_id());
+    // train_on_inputs: every next token is a target.
+    const Batch all = Batcher(tok, 96, true, true).make_batch({&ex});
+    QCOMPARE((all.labels != kIgnoreIndex).sum().item<int64_t>(), n - 1);
+    // Padding uses the tokenizer's pad id.
+    const Example shorter{"qa", "Hi", " yes", ""};
+    const Batch two = Batcher(tok, 96, false, true).make_batch({&ex, &shorter});
+    QCOMPARE(two.input_ids[1][n - 1].item<int64_t>(), tok->pad_id());
+    QCOMPARE(two.attention_mask[1][n - 1].item<int64_t>(), int64_t{0});
   }
 
   void truncation_keeps_answer() {

@@ -20,6 +20,7 @@
 #include "tests/core/test_util.h"
 
 using namespace apportion;
+using nlohmann::json;
 
 namespace {
 
@@ -221,32 +222,74 @@ class TestModel : public QObject {
     QVERIFY2(contains(msg, "config.json") && contains(msg, "hidden_size"), msg.c_str());
   }
 
+  void token_ids_and_tokenizer_marker() {
+    json j = {{"vocab_size", 260},
+              {"hidden_size", 32},
+              {"intermediate_size", 64},
+              {"num_hidden_layers", 2},
+              {"num_attention_heads", 4}};
+    auto byte = ModelConfig::from_json(j, "byte");  // byte-sized: the byte tokenizer's ids
+    QCOMPARE(byte.pad_token_id, 256);
+    QCOMPARE(byte.eos_token_id, 258);
+    QVERIFY(!byte.to_json().contains("apportion_tokenizer"));
+    byte.apportion_tokenizer = "byte";
+    QCOMPARE(byte.to_json()["apportion_tokenizer"].get<std::string>(), std::string("byte"));
+    QCOMPARE(ModelConfig::from_json(byte.to_json(), "rt").apportion_tokenizer, std::string("byte"));
+    j["vocab_size"] = 1000;  // an HF model without ids: none
+    auto hf = ModelConfig::from_json(j, "hf");
+    QCOMPARE(hf.pad_token_id, -1);
+    QCOMPARE(hf.bos_token_id, -1);
+    j["eos_token_id"] = {128001, 128009};  // Llama 3 lists several EOS ids
+    j["vocab_size"] = 128256;
+    auto l3 = ModelConfig::from_json(j, "l3");
+    QCOMPARE(l3.eos_token_id, 128001);
+    QCOMPARE(l3.eos_token_ids(), (std::vector<int>{128001, 128009}));
+    QVERIFY(l3.to_json()["eos_token_id"] == json({128001, 128009}));
+    j["apportion_tokenizer"] = "sentencepiece";
+    auto msg = error_of([&] { ModelConfig::from_json(j, "cfg.json"); });
+    QVERIFY2(contains(msg, "apportion_tokenizer"), msg.c_str());
+  }
+
+  void gradient_checkpointing_gives_the_same_gradients() {
+    auto cfg = test::tiny_llama_config();
+    TransformerLM model(cfg);
+    auto ids = random_ids(2, 6, cfg.vocab_size);
+    auto grads = [&](bool on) {
+      model->zero_grad();
+      model->set_gradient_checkpointing(on);
+      model->forward(ids).pow(2).mean().backward();
+      return model->named_parameters()["model.layers.0.self_attn.q_proj.weight"].grad().clone();
+    };
+    auto plain = grads(false);
+    QVERIFY(test::check_close(grads(true), plain, 1e-5, "checkpointed grads"));
+  }
+
   void llama_config_json() {
     auto cfg = test::tiny_llama_config();
     auto j = cfg.to_json();
     QCOMPARE(j["architectures"][0].get<std::string>(), std::string("LlamaForCausalLM"));
     QCOMPARE(j["model_type"].get<std::string>(), std::string("llama"));
-    auto back = LlamaConfig::from_json(j, "rt");
+    auto back = ModelConfig::from_json(j, "rt");
     QVERIFY(back.to_json() == j);
     QCOMPARE(back.shape().num_key_value_heads, 2);
     j["some_hf_key"] = "ignored";
-    QCOMPARE(LlamaConfig::from_json(j, "rt").hidden_size, 32);
+    QCOMPARE(ModelConfig::from_json(j, "rt").hidden_size, 32);
 
     auto bad = j;
     bad.erase("num_hidden_layers");
-    auto msg = error_of([&] { LlamaConfig::from_json(bad, "cfg.json"); });
+    auto msg = error_of([&] { ModelConfig::from_json(bad, "cfg.json"); });
     QVERIFY2(contains(msg, "cfg.json") && contains(msg, "num_hidden_layers"), msg.c_str());
     bad = j;
     bad["hidden_size"] = "32";
-    msg = error_of([&] { LlamaConfig::from_json(bad, "cfg.json"); });
+    msg = error_of([&] { ModelConfig::from_json(bad, "cfg.json"); });
     QVERIFY2(contains(msg, "hidden_size") && contains(msg, "integer"), msg.c_str());
     bad = j;
     bad["num_key_value_heads"] = 3;
-    msg = error_of([&] { LlamaConfig::from_json(bad, "cfg.json"); });
+    msg = error_of([&] { ModelConfig::from_json(bad, "cfg.json"); });
     QVERIFY2(contains(msg, "num_key_value_heads"), msg.c_str());
     bad = j;
     bad["vocab_size"] = 0;
-    msg = error_of([&] { LlamaConfig::from_json(bad, "cfg.json"); });
+    msg = error_of([&] { ModelConfig::from_json(bad, "cfg.json"); });
     QVERIFY2(contains(msg, "vocab_size") && contains(msg, "positive"), msg.c_str());
   }
 

@@ -20,6 +20,7 @@
 #include "core/store/run_store.h"
 #include "core/tensor/safetensors.h"
 #include "core/train/checkpointer.h"
+#include "core/train/generate_eval.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/trainer.h"
 #include "tests/core/test_util.h"
@@ -45,8 +46,8 @@ nlohmann::json tiny_config(const nlohmann::json& backbone) {
 }
 
 /// The tiny test backbone with the byte tokenizer's vocabulary.
-LlamaConfig tiny_byte_config() {
-  LlamaConfig c = test::tiny_llama_config();
+ModelConfig tiny_byte_config() {
+  ModelConfig c = test::tiny_llama_config();
   c.vocab_size = 260;
   return c;
 }
@@ -170,6 +171,52 @@ class TestTraining : public QObject {
       QCOMPARE(t.scalar_type(), torch::kFloat32);
       QVERIFY2(torch::isfinite(t).all().item<bool>(), name.c_str());
     }
+  }
+
+  void generateEvalWritesAuditablePredictions() {
+    QTemporaryDir ws;
+    auto j = tiny_config(random_backbone());
+    j["data"]["eval_mode"] = "generate";
+    j["data"]["answer_pattern"] = "^\\s*(\\S+)";
+    j["data"]["max_new_tokens"] = 6;
+    const auto r = run_trainer(ws.path(), j, make_uuid_hex(), false, -1);
+    QVERIFY2(r.result.status == RunStatus::Finished, r.result.message.c_str());
+    const std::string path =
+        ws.path().toStdString() + "/runs/" + r.run_id + "/predictions-step6.jsonl";
+    std::ifstream in(path);
+    QVERIFY2(in.good(), path.c_str());
+    std::map<std::string, std::pair<int, int>> per_task;
+    std::string line;
+    int lines = 0;
+    while (std::getline(in, line)) {
+      const auto p = nlohmann::json::parse(line);
+      ++lines;
+      const bool correct = p.at("correct").get<bool>();
+      // correct ⇔ a non-empty extraction equal to the gold answer
+      QCOMPARE(correct,
+               !p.at("extracted").get<std::string>().empty() && p.at("extracted") == p.at("gold"));
+      QVERIFY(!p.at("gold").get<std::string>().empty());
+      auto& ct = per_task[p.at("task").get<std::string>()];
+      ct.first += correct ? 1 : 0;
+      ct.second += 1;
+    }
+    QCOMPARE(lines, 9);
+    double mean = 0.0;
+    for (const auto& [task, ct] : per_task) mean += double(ct.first) / ct.second;
+    mean /= static_cast<double>(per_task.size());
+    RunReader reader(ws.path().toStdString() + "/workspace.sqlite");
+    const auto acc = reader.metric_series(r.run_id, "eval/acc");
+    QVERIFY(!acc.values.empty());
+    QCOMPARE(acc.values.back(), mean);
+  }
+
+  void goldAnswerRules() {
+    Example ex{"qa", "p", "Answer: The answer is C.", ""};
+    QCOMPARE(gold_answer(ex, "The answer is ([A-Z])"), std::string("C"));
+    ex.gold = " B ";
+    QCOMPARE(gold_answer(ex, "The answer is ([A-Z])"), std::string("B"));
+    Example plain{"t", "p", " 42 ", ""};
+    QCOMPARE(gold_answer(plain, "The answer is ([A-Z])"), std::string("42"));
   }
 
   void resumeEqualsUninterruptedRun() {

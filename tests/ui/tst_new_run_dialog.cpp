@@ -94,6 +94,11 @@ class TestNewRunDialog : public QObject {
     QVERIFY2(dialog.errorText().contains(QStringLiteral("JSON syntax")),
              qPrintable(dialog.errorText()));
 
+    dialog.setConfigText(QStringLiteral("[1, 2]"));  // valid JSON, but not a config object
+    QVERIFY(!dialog.isValid());
+    QVERIFY2(dialog.errorText().contains(QStringLiteral("JSON object")),
+             qPrintable(dialog.errorText()));
+
     QVERIFY(dialog.selectPreset(QStringLiteral("tiny_mola.json")));
     QVERIFY(dialog.launchButton()->isEnabled());
   }

@@ -226,6 +226,13 @@ void NewRunDialog::onTextChanged() {
     m_launch->setEnabled(false);
     return;
   }
+  if (!j.is_object()) {
+    m_error->setText(tr("The config must be a JSON object ({ … }), got %1")
+                         .arg(QString::fromUtf8(j.type_name())));
+    m_preview->clear();
+    m_launch->setEnabled(false);
+    return;
+  }
   syncFormFromJson(j);
   m_description->setText(QString::fromStdString(valueOr<std::string>(j, {"description"}, "")));
   m_description->setVisible(!m_description->text().isEmpty());

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `apportion tokenize MODEL_DIR [--no-special] [--decode]`: one text per stdin line -> one JSON
+// array of ids per stdout line (the model folder's tokenizer, Hugging Face-exact); with
+// --decode, one JSON array of ids per line -> one JSON string per line.
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "app/cli/exit_codes.h"
+#include "core/common/error.h"
+#include "core/tokenizer/tokenizer.h"
+
+namespace apportion::cli {
+
+int run_tokenize(const std::string& model_dir, bool no_special, bool decode) {
+  std::unique_ptr<Tokenizer> tokenizer;
+  try {
+    tokenizer = load_tokenizer(model_dir);
+  } catch (const TokenizerError& e) {
+    print_error(e.what(),
+                "MODEL_DIR must hold tokenizer.json, tokenizer.model or a config.json "
+                "with \"apportion_tokenizer\": \"byte\"");
+    return kExitUsage;
+  }
+  std::ios::sync_with_stdio(false);
+  std::string line;
+  size_t line_number = 0;
+  while (std::getline(std::cin, line)) {
+    ++line_number;
+    const std::string where = "stdin line " + std::to_string(line_number) + ": ";
+    try {
+      if (decode) {
+        const auto ids = nlohmann::json::parse(line).get<std::vector<int64_t>>();
+        const std::string text = tokenizer->decode(ids, /*skip_special_tokens=*/no_special);
+        std::cout << nlohmann::json(text).dump(-1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace)
+                  << '\n';
+      } else {
+        std::cout << nlohmann::json(tokenizer->encode(line, !no_special)).dump() << '\n';
+      }
+    } catch (const TokenizerError& e) {
+      print_error(where + e.what());
+      return kExitUsage;
+    } catch (const nlohmann::json::exception& e) {
+      print_error(where + "expected a JSON array of token ids (" + e.what() + ")",
+                  "--decode reads lines such as [128000, 9906, 1917]");
+      return kExitUsage;
+    }
+  }
+  std::cout.flush();
+  return kExitFinished;
+}
+
+}  // namespace apportion::cli

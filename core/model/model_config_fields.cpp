@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The typed config.json field readers (see model_config_fields.h).
+#include "core/model/model_config_fields.h"
+
+#include "core/common/error.h"
+
+namespace apportion::config_fields {
+
+using nlohmann::json;
+
+void fail(const std::string& where, const std::string& field, const std::string& what) {
+  throw ModelError(where + ": " + field + ": " + what + "; fix the model config.json");
+}
+
+int get_int(const json& j, const std::string& where, const char* field, bool required, int def) {
+  auto it = j.find(field);
+  if (it == j.end() || (it->is_null() && !required)) {
+    if (required) fail(where, field, "required field is missing");
+    return def;
+  }
+  if (!it->is_number_integer()) fail(where, field, "must be an integer, got " + it->dump());
+  const auto v = it->get<int64_t>();
+  if (v <= 0 || v > (int64_t{1} << 30)) fail(where, field, "must be positive, got " + it->dump());
+  return static_cast<int>(v);
+}
+
+int get_non_negative_int(const json& j, const std::string& where, const char* field, int def) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return def;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > (1 << 30)) {
+    fail(where, field, "must be a non-negative integer, got " + it->dump());
+  }
+  return it->get<int>();
+}
+
+int get_optional_size(const json& j, const std::string& where, const char* field, int def) {
+  auto it = j.find(field);
+  if (it == j.end()) return def;
+  if (it->is_null()) return 0;
+  return get_int(j, where, field, true, def);
+}
+
+double get_positive_double(const json& j, const std::string& where, const char* field, double def) {
+  auto it = j.find(field);
+  if (it == j.end()) return def;
+  if (!it->is_number()) fail(where, field, "must be a number, got " + it->dump());
+  const double v = it->get<double>();
+  if (!(v > 0.0)) fail(where, field, "must be positive, got " + it->dump());
+  return v;
+}
+
+double get_non_negative_double(const json& j,
+                               const std::string& where,
+                               const char* field,
+                               double def) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return def;
+  if (!it->is_number() || !(it->get<double>() >= 0.0)) {
+    fail(where, field, "must be a non-negative number, got " + it->dump());
+  }
+  return it->get<double>();
+}
+
+bool get_bool(const json& j, const std::string& where, const char* field, bool def) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return def;
+  if (!it->is_boolean()) fail(where, field, "must be a boolean, got " + it->dump());
+  return it->get<bool>();
+}
+
+int get_token_id(const json& j, const std::string& where, const char* field, int def) {
+  const auto ids = get_token_ids(j, where, field, def);
+  return ids.empty() ? -1 : ids.front();
+}
+
+std::vector<int> get_token_ids(const json& j,
+                               const std::string& where,
+                               const char* field,
+                               int def) {
+  auto it = j.find(field);
+  if (it == j.end()) return def < 0 ? std::vector<int>{} : std::vector<int>{def};
+  if (it->is_null()) return {};
+  std::vector<int> out;
+  const bool list = it->is_array();
+  if (list && it->empty()) fail(where, field, "must not be an empty list");
+  for (const auto& v : list ? *it : json::array({*it})) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30)) {
+      fail(where, field,
+           "must be a non-negative integer (or a list of them) or null, got " + it->dump());
+    }
+    out.push_back(v.get<int>());
+  }
+  return out;
+}
+
+}  // namespace apportion::config_fields
