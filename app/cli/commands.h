@@ -35,6 +35,14 @@ int run_list_runs(const std::string& db_path, bool as_json);
 int run_show(const std::string& db_path, const std::string& run, bool as_json);
 /// `export RUN --csv DIR [--db]`
 int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir);
+/// `export RUN --peft DIR [--db]`: the run's adapters as a PEFT LoRA folder (LoRA-MoE runs: the
+/// Apportion LoRA-MoE layout).
+int run_export_adapter(const std::string& db_path, const std::string& run, const std::string& dir);
+/// `import-adapter DIR --backbone MODEL_DIR [--check] [--json]`: load and summarise an adapter.
+int run_import_adapter(const std::string& dir,
+                       const std::string& backbone_dir,
+                       bool check,
+                       bool as_json);
 /// `tasks`: the built-in task suite's documentation.
 int run_list_tasks();
 /// `tokenize MODEL_DIR [--no-special] [--decode]`: stdin lines -> JSON ids (or ids -> text).

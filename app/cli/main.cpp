@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("pretrain", "train a small backbone from scratch on the built-in corpus");
   add_train_options(pretrain, pretrain_args, true);
 
-  std::string db_path, run_id, csv_dir;
+  std::string db_path, run_id, csv_dir, peft_dir;
   bool as_json = false;
   auto* runs = app.add_subcommand("runs", "list the runs of a workspace");
   runs->add_option("--db", db_path, "workspace database");
@@ -84,10 +84,17 @@ int main(int argc, char** argv) {
   show->add_option("RUN", run_id, "run id or unique prefix")->required();
   show->add_option("--db", db_path, "workspace database");
   show->add_flag("--json", as_json, "print JSON");
-  auto* exp = app.add_subcommand("export", "export a run's metrics, params and matrices");
+  auto* exp = app.add_subcommand(
+      "export", "export a run's metrics, params and matrices (--csv) or its adapters (--peft)");
   exp->add_option("RUN", run_id, "run id or unique prefix")->required();
   exp->add_option("--db", db_path, "workspace database");
-  exp->add_option("--csv", csv_dir, "folder for the CSV files")->required();
+  auto* exp_csv = exp->add_option("--csv", csv_dir, "folder for the CSV files");
+  auto* exp_peft = exp->add_option(
+      "--peft", peft_dir, "folder for the adapters (PEFT LoRA; LoRA-MoE runs: LoRA-MoE layout)");
+  exp_csv->excludes(exp_peft);
+  exp->callback([&] {
+    if (csv_dir.empty() && peft_dir.empty()) throw CLI::RequiredError("--csv DIR or --peft DIR");
+  });
   auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
   std::string tokenize_dir;
   bool tokenize_no_special = false, tokenize_decode = false;
@@ -107,6 +114,16 @@ int main(int argc, char** argv) {
       ->required();
   inspect->add_flag("--json", inspect_json, "print JSON instead of a table");
 
+  std::string import_dir, import_backbone;
+  bool import_check = false, import_json = false;
+  auto* import_adapter = app.add_subcommand(
+      "import-adapter", "load an exported adapter (PEFT LoRA or LoRA-MoE) onto a backbone");
+  import_adapter->add_option("DIR", import_dir, "adapter folder")->required();
+  import_adapter->add_option("--backbone", import_backbone, "HF model folder")->required();
+  import_adapter->add_flag("--check", import_check,
+                           "also run a forward pass and report the logit change");
+  import_adapter->add_flag("--json", import_json, "print JSON instead of a table");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -119,7 +136,11 @@ int main(int argc, char** argv) {
     if (pretrain->parsed()) return run_train(pretrain_args);
     if (runs->parsed()) return run_list_runs(db_path, as_json);
     if (show->parsed()) return run_show(db_path, run_id, as_json);
+    if (exp->parsed() && !peft_dir.empty()) return run_export_adapter(db_path, run_id, peft_dir);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
+    if (import_adapter->parsed()) {
+      return run_import_adapter(import_dir, import_backbone, import_check, import_json);
+    }
     if (tasks->parsed()) return run_list_tasks();
     if (tokenize->parsed()) return run_tokenize(tokenize_dir, tokenize_no_special, tokenize_decode);
     if (devices->parsed()) return run_list_devices(devices_table);

@@ -43,6 +43,34 @@ torch::Tensor balance_term(const torch::Tensor& z, int top_k, bool multiply_by_e
   return multiply_by_experts ? term * static_cast<double>(experts) : term;
 }
 
+/// ConfigError unless expert_ranks is empty or has one row per layer, each empty or with one
+/// positive rank per routed expert of that layer.
+void check_expert_ranks(const ExpertAllocation& allocation, const ModelShape& shape) {
+  const auto& er = allocation.expert_ranks;
+  if (er.empty()) return;
+  AP_CHECK_AS(ConfigError, static_cast<int>(er.size()) == shape.num_layers,
+              "allocation: expert_ranks covers ", er.size(), " layers but the model has ",
+              shape.num_layers);
+  for (size_t l = 0; l < er.size(); ++l) {
+    if (er[l].empty()) continue;
+    const int experts = l < shape.backbone_experts.size() ? shape.backbone_experts[l] : 0;
+    AP_CHECK_AS(ConfigError, static_cast<int>(er[l].size()) == experts, "allocation: expert_ranks[",
+                l, "] has ", er[l].size(), " ranks but layer ", l, " of the backbone has ", experts,
+                " routed experts");
+    for (size_t e = 0; e < er[l].size(); ++e) {
+      AP_CHECK_AS(ConfigError, er[l][e] > 0, "allocation: expert_ranks[", l, "][", e, "] is ",
+                  er[l][e], "; ranks must be > 0");
+    }
+  }
+}
+
+/// LoRA rank of routed expert `expert` of `layer`: expert_ranks when given, else `fallback`.
+int expert_rank(const ExpertAllocation& allocation, int layer, int expert, int fallback) {
+  const auto& er = allocation.expert_ranks;
+  if (layer >= static_cast<int>(er.size()) || er[layer].empty()) return fallback;
+  return er[layer].at(static_cast<size_t>(expert));
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, torch::Tensor>> AdapterSet::named_parameters() const {
@@ -55,6 +83,7 @@ std::vector<std::pair<std::string, torch::Tensor>> AdapterSet::named_parameters(
       out.emplace_back(a.name + ".adapter." + item.key(), item.value());
     }
   }
+  out.insert(out.end(), backbone_params_.begin(), backbone_params_.end());
   return out;
 }
 
@@ -168,7 +197,8 @@ AdapterSet inject_adapters(TransformerLM& model,
   AP_CHECK_AS(ConfigError, cfg.method == "lora" || cfg.method == "moe_lora",
               "adapters.method: unknown method '", cfg.method, "' (known: lora, moe_lora)");
   const bool moe = cfg.method == "moe_lora";
-  const int layers = model->config().num_hidden_layers;
+  const ModelShape shape = model->shape();
+  const int layers = shape.num_layers;
   if (moe) {
     AP_CHECK_AS(ConfigError,
                 static_cast<int>(allocation.ranks.size()) == layers &&
@@ -177,6 +207,7 @@ AdapterSet inject_adapters(TransformerLM& model,
                 " layers (top_k: ", allocation.top_k.size(), ") but the model has ", layers,
                 "; make allocation.experts_per_layer / top_k_per_layer match num_hidden_layers");
   }
+  check_expert_ranks(allocation, shape);
   AdapterSet set;
   for (auto& slot : model->projections()) {
     if (std::find(cfg.target_modules.begin(), cfg.target_modules.end(), slot.module) ==
@@ -188,7 +219,14 @@ AdapterSet inject_adapters(TransformerLM& model,
     a.layer = slot.layer;
     a.module = slot.module;
     a.name = slot.name;
-    if (moe) {
+    a.expert = slot.expert;
+    a.shared_expert = slot.shared_expert;
+    if (slot.expert >= 0) {
+      // A routed backbone expert: its own plain LoRA (the DR-LoRA substrate).
+      const int r = expert_rank(allocation, slot.layer, slot.expert, cfg.r);
+      a.lora = std::make_shared<LoraAdapterImpl>(din, dout, r, cfg.lora_alpha, cfg.lora_dropout);
+      slot.linear->set_adapter(a.lora);
+    } else if (moe) {
       a.moe = std::make_shared<MoeLoraAdapterImpl>(din, dout, allocation.ranks[slot.layer],
                                                    allocation.top_k[slot.layer], cfg.lora_alpha,
                                                    cfg.lora_dropout);
@@ -199,6 +237,19 @@ AdapterSet inject_adapters(TransformerLM& model,
       slot.linear->set_adapter(a.lora);
     }
     set.add(std::move(a));
+  }
+  if (cfg.train_backbone_router) {
+    for (size_t i = 0; i < model->model->layers->size(); ++i) {
+      auto& layer = model->model->layer(i);
+      if (!layer.moe) continue;
+      auto w = layer.moe->gate->weight;
+      w.requires_grad_(true);
+      set.add_backbone_parameter(
+          "model.layers." + std::to_string(i) + "." + layer.ffn_name() + ".gate.weight", w);
+    }
+    AP_CHECK_AS(ConfigError, !set.backbone_parameters().empty(),
+                "adapters.train_backbone_router: the backbone (", model->config().architecture,
+                ") is dense and has no router to train; set it to false");
   }
   return set;
 }

@@ -2,6 +2,10 @@
 // AdapterInjector: puts adapters on the backbone's projections named in target_modules, per the
 // ExpertAllocation of each layer (plain LoRA or LoRA-MoE), and gives the trainer what it needs:
 // the adapter parameters, the load-balancing loss (METHODS.md §1.4) and routing statistics.
+// On sparse-MoE backbones (METHODS.md §4.4) every routed expert's gate/up/down projection in
+// target_modules gets a plain LoRA of that expert's own rank (ExpertAllocation::expert_ranks,
+// default adapters.r); attention, dense-MLP and shared-expert projections get LoRA or LoRA-MoE
+// per adapters.method; the backbone router stays frozen unless adapters.train_backbone_router.
 //
 // Intended usage:
 //   model->freeze_backbone();
@@ -34,7 +38,9 @@ struct InjectedAdapter {
   std::string module;                       ///< q_proj … down_proj
   std::string name;                         ///< HF prefix of the projection
   std::shared_ptr<MoeLoraAdapterImpl> moe;  ///< set for moe_lora
-  std::shared_ptr<LoraAdapterImpl> lora;    ///< set for lora
+  std::shared_ptr<LoraAdapterImpl> lora;    ///< set for lora (and backbone-expert slots)
+  int expert = -1;                          ///< routed backbone expert of the slot, -1 otherwise
+  bool shared_expert = false;               ///< Qwen2-MoE shared-expert projection
 };
 
 /// Routing load of the last forward: fraction of top-k assignments per expert and mean router
@@ -54,7 +60,8 @@ struct RoutingStats {
 class AdapterSet {
  public:
   const std::vector<InjectedAdapter>& adapters() const { return adapters_; }
-  /// All trainable adapter parameters, named by their full module path.
+  /// All trainable parameters, named by their full module path: the adapters' (…adapter.*),
+  /// then the trained backbone parameters (backbone_parameters()).
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const;
   std::vector<torch::Tensor> parameters() const;
   int64_t parameter_count() const;
@@ -63,13 +70,23 @@ class AdapterSet {
   RoutingStats routing_stats() const;
   void clear_caches();
   void add(InjectedAdapter a) { adapters_.push_back(std::move(a)); }
+  /// Backbone parameters trained with the adapters (the MoE routers with
+  /// adapters.train_backbone_router), by their HF name (…mlp.gate.weight).
+  const std::vector<std::pair<std::string, torch::Tensor>>& backbone_parameters() const {
+    return backbone_params_;
+  }
+  void add_backbone_parameter(std::string name, torch::Tensor t) {
+    backbone_params_.emplace_back(std::move(name), std::move(t));
+  }
 
  private:
   std::vector<InjectedAdapter> adapters_;
+  std::vector<std::pair<std::string, torch::Tensor>> backbone_params_;
 };
 
-/// Injects adapters; ConfigError if a target module name is unknown or the allocation's layer
-/// count differs from the model's.
+/// Injects adapters; ConfigError if a target module name is unknown, the allocation's layer
+/// count differs from the model's, expert_ranks does not match the backbone's experts, or
+/// train_backbone_router is set on a dense backbone.
 AdapterSet inject_adapters(TransformerLM& model,
                            const AdapterConfig& cfg,
                            const ExpertAllocation& allocation);

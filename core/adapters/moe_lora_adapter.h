@@ -34,6 +34,8 @@ class MoeLoraAdapterImpl : public AdapterImpl {
 
   int num_experts() const { return static_cast<int>(ranks_.size()); }
   int top_k() const { return top_k_; }
+  double alpha() const { return alpha_; }
+  double dropout() const { return dropout_; }
   const std::vector<int>& ranks() const { return ranks_; }
   /// First column of expert i in the stacked layout.
   int64_t rank_offset(int expert) const { return offsets_.at(expert); }

@@ -52,6 +52,9 @@ struct AllocationBudget {
 struct ExpertAllocation {
   std::vector<std::vector<int>> ranks;  ///< [layer][expert] → rank
   std::vector<int> top_k;               ///< [layer]
+  /// Sparse-MoE backbones: LoRA rank of each routed backbone expert's projections,
+  /// [layer][backbone expert]; empty (or an empty row) means adapters.r for every expert.
+  std::vector<std::vector<int>> expert_ranks;
   int experts(int layer) const { return static_cast<int>(ranks.at(layer).size()); }
   int total_experts() const;
   int max_experts() const;

@@ -161,6 +161,17 @@ void ExperimentConfig::validate() const {
             "pretraining needs an output folder for the trained backbone");
   }
   if (adapters) validate_adapters(*adapters, allocation);
+  if (adapters && adapters->train_backbone_router && has_inline) {
+    // An inline dense backbone has no router to train (folders are checked at injection).
+    const auto experts = [&](const char* key) {
+      const auto it = backbone.config.find(key);
+      return it != backbone.config.end() && it->is_number_integer() ? it->get<int>() : 0;
+    };
+    require(experts("num_experts") > 0 || experts("num_local_experts") > 0,
+            "adapters.train_backbone_router",
+            "the inline backbone.config is dense (no num_experts / num_local_experts); only "
+            "sparse-MoE backbones have a router to train");
+  }
   validate_allocation(allocation, adapters.has_value());
   validate_data(data);
   validate_train(train);

@@ -42,6 +42,7 @@ AdapterConfig parse_adapters(const nlohmann::json& j) {
   r.get("num_experts", a.num_experts);
   r.get("top_k", a.top_k);
   if (const auto* b = r.raw("balance")) a.balance = parse_balance(*b);
+  r.get("train_backbone_router", a.train_backbone_router);
   r.finish();
   return a;
 }
@@ -155,7 +156,8 @@ nlohmann::json ExperimentConfig::to_json() const {
                      {"balance",
                       {{"coef", a.balance.coef},
                        {"scope", a.balance.scope},
-                       {"multiply_by_experts", a.balance.multiply_by_experts}}}};
+                       {"multiply_by_experts", a.balance.multiply_by_experts}}},
+                     {"train_backbone_router", a.train_backbone_router}};
     j["allocation"] = {{"method", allocation.method},
                        {"preset", allocation.preset},
                        {"experts_per_layer", allocation.experts_per_layer},

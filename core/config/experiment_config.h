@@ -48,6 +48,9 @@ struct AdapterConfig {
   int num_experts = 4;         ///< experts per layer when allocation.method == uniform
   int top_k = 2;               ///< experts per token (≤ experts of every layer)
   BalanceConfig balance;
+  /// Sparse-MoE backbones: train the pretrained router (`…gate.weight`) alongside the adapters
+  /// (METHODS.md §4.4; default frozen).
+  bool train_backbone_router = false;
 };
 
 /// How many experts each layer gets (MoLA presets, explicit lists).

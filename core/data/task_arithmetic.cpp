@@ -17,7 +17,7 @@ Example random_equation(SplitMix64& rng) {
   }
   const int result = subtract ? a - b : a + b;
   return Example{"arithmetic", std::to_string(a) + (subtract ? "-" : "+") + std::to_string(b) + "=",
-                 std::to_string(result)};
+                 std::to_string(result), ""};
 }
 
 std::vector<Example> generate_arithmetic(SplitMix64& rng, int count, PromptSet& used) {
@@ -31,7 +31,7 @@ std::vector<Example> generate_reverse(SplitMix64& rng, int count, PromptSet& use
     for (int i = 0; i < length; ++i) {
       word += static_cast<char>('a' + rng.uniform(26));
     }
-    return Example{"reverse", "reverse " + word + ":", std::string(word.rbegin(), word.rend())};
+    return Example{"reverse", "reverse " + word + ":", std::string(word.rbegin(), word.rend()), ""};
   });
 }
 

@@ -136,7 +136,7 @@ std::vector<Example> generate_facts(const std::vector<Fact>& facts,
     // The answer is the option's text (not its letter): the tiny backbone can recall or copy a
     // city, while mapping a recalled value to a letter is beyond it in a few hundred steps.
     prompt += ". Answer: ";
-    return Example{"facts", prompt, fact.value};
+    return Example{"facts", prompt, fact.value, ""};
   });
 }
 

@@ -28,7 +28,7 @@ std::vector<Example> generate_lookup(SplitMix64& rng, int count, PromptSet& used
   return generate_unique("lookup", count, used, [&rng]() {
     const KeyValueLine line = random_key_values(rng, rng.range(2, 4));
     const auto& [key, value] = line.pairs[static_cast<size_t>(rng.uniform(line.pairs.size()))];
-    return Example{"lookup", line.text + " ; " + key + "?", value};
+    return Example{"lookup", line.text + " ; " + key + "?", value, ""};
   });
 }
 

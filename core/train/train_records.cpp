@@ -71,4 +71,23 @@ std::vector<MatrixPoint> routing_records(const RoutingStats& stats, int64_t step
   return out;
 }
 
+std::vector<MatrixPoint> backbone_routing_records(const BackboneRoutingStats& stats, int64_t step) {
+  std::vector<MatrixPoint> out;
+  if (stats.layers == 0 || stats.max_experts == 0) return out;
+  for (const auto& [key, values] :
+       {std::make_pair(std::string("backbone/load_fraction"), &stats.load_fraction),
+        std::make_pair(std::string("backbone/router_prob_mean"), &stats.router_prob_mean)}) {
+    MatrixPoint p;
+    p.key = key;
+    p.step = step;
+    p.shape = {stats.layers, stats.max_experts};
+    p.axes = "layer,expert";
+    p.dtype = MatrixDType::F32;
+    p.f32 = *values;
+    p.wall_ms = now_ms();
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 }  // namespace apportion

@@ -310,8 +310,12 @@ TrainResult Trainer::Impl::loop() {
       }
       if (log_matrices && micro == t.grad_accum - 1) {
         for (auto& m : routing_records(built.adapters->routing_stats(), step)) sink->on_matrix(m);
+        for (auto& m : backbone_routing_records(backbone_routing_stats(*built.model), step)) {
+          sink->on_matrix(m);
+        }
       }
       if (built.adapters) built.adapters->clear_caches();
+      built.model->clear_router_cache();
     }
     std::vector<torch::Tensor> params;
     for (const auto& [name, p] : built.trainable) params.push_back(p);
@@ -362,6 +366,7 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
   s.checkpoint_path = (fs::path(options.run_dir) / "checkpoint.pt").string();
   s.built = build_model(cfg, options.workspace_dir);
   s.place_model();
+  s.built.model->set_gradient_checkpointing(cfg.train.gradient_checkpointing);
   // Small models: one BLAS thread per torch thread (see blas_threads.h); large GEMMs keep
   // OpenBLAS's own parallelism.
   if (s.built.shape.hidden_size < 1024) set_blas_threads(1);
@@ -378,6 +383,13 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
     // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
     s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer);
     s.log("info", "resuming from step " + std::to_string(s.resumed_step));
+  }
+  if (cfg.train.gradient_checkpointing && cfg.adapters && cfg.adapters->method == "moe_lora" &&
+      cfg.adapters->balance.coef > 0) {
+    s.log("warning",
+          "train.gradient_checkpointing: the balance loss is computed from router logits of the "
+          "no-grad forward, so it is logged but does not train the routers; set "
+          "adapters.balance.coef=0 to make that explicit, or turn checkpointing off");
   }
   TrainResult result;
   try {

@@ -28,6 +28,23 @@ short_run)
   grep -q '^train/loss,3,' "$WS/csv/metrics.csv" || fail "metrics.csv lacks train/loss at step 3"
   grep -q '^alloc/experts,0,' "$WS/csv/matrices.csv" || fail "matrices.csv lacks alloc/experts"
   ;;
+architectures)
+  # A tiny checkpoint of every supported architecture (HF layout, written by `pretrain` from an
+  # inline config) loads and fine-tunes with LoRA-MoE through `apportion train`.
+  ARCH=$(dirname "$DATA")/architectures
+  for a in llama3 mistral qwen2 mixtral olmoe qwen2_moe; do
+    "$APP" pretrain "$ARCH/pretrain-$a.json" --db "$DB" --threads 1 --progress none 2>"$WS/err"
+    expect_code $? 0
+    "$APP" inspect "$WS/backbones/$a" --json >"$WS/inspect" || fail "$a: inspect failed"
+    grep -q '"architecture":"[A-Za-z0-9]*ForCausalLM"' "$WS/inspect" || fail "$a: inspect output"
+    "$APP" train "$ARCH/finetune.json" --db "$DB" --threads 1 --progress json \
+      --set "backbone.path=backbones/$a" >"$WS/out" 2>"$WS/err"
+    expect_code $? 0
+    tail -n 1 "$WS/out" | grep -q '"status":"FINISHED"' || fail "$a: not FINISHED: $(tail -n 3 "$WS/err")"
+    echo "ok: $a"
+  done
+  [ "$("$APP" runs --db "$DB" | grep -c FINISHED)" = 12 ] || fail "expected 12 FINISHED runs"
+  ;;
 bad_config)
   "$APP" train "$DATA/bad-topk.json" --db "$DB" >"$WS/out" 2>"$WS/err"
   expect_code $? 2
@@ -80,6 +97,46 @@ sigterm_resume)
   "$APP" train --resume "${run:0:10}" --db "$DB" --threads 1 --progress json --stop-after 0 >"$WS/out2" 2>"$WS/err2"
   code=$?
   [ "$code" = 3 ] || fail "resume exit code $code: $(cat "$WS/err2")"
+  ;;
+adapter_export)
+  # A plain-LoRA run on a pretrained tiny backbone: export --peft, import-adapter --check; then a
+  # LoRA-MoE run, whose export writes the LoRA-MoE layout with a message; then usage errors.
+  "$APP" pretrain "$DATA/tiny-pretrain.json" --db "$DB" --threads 1 --progress none 2>"$WS/err"
+  expect_code $? 0
+  BB=$WS/backbones/cli-tiny
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress json \
+    --set 'backbone={"path":"backbones/cli-tiny"}' --set adapters.method=lora >"$WS/out" 2>"$WS/err"
+  expect_code $? 0
+  run=$(head -n 1 "$WS/out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" export "${run:0:8}" --db "$DB" --peft "$WS/peft" 2>"$WS/err"
+  expect_code $? 0
+  grep -q '"peft_type": "LORA"' "$WS/peft/adapter_config.json" || fail "adapter_config.json: $(cat "$WS/peft/adapter_config.json")"
+  grep -q '"task_type": "CAUSAL_LM"' "$WS/peft/adapter_config.json" || fail "no task_type"
+  [ -f "$WS/peft/adapter_model.safetensors" ] || fail "no adapter_model.safetensors"
+  "$APP" import-adapter "$WS/peft" --backbone "$BB" --check >"$WS/imp" 2>"$WS/err"
+  expect_code $? 0
+  grep -q '^method *lora$' "$WS/imp" || fail "import summary: $(cat "$WS/imp") $(cat "$WS/err")"
+  grep -q '^modules *q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj$' "$WS/imp" || fail "modules: $(cat "$WS/imp")"
+  grep -q '^check *ok' "$WS/imp" || fail "no check line: $(cat "$WS/imp")"
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress json \
+    --set 'backbone={"path":"backbones/cli-tiny"}' >"$WS/out2" 2>"$WS/err"
+  expect_code $? 0
+  run2=$(head -n 1 "$WS/out2" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" export "$run2" --db "$DB" --peft "$WS/moe" 2>"$WS/err"
+  expect_code $? 0
+  grep -q "LoRA-MoE layout" "$WS/err" || fail "no LoRA-MoE message: $(cat "$WS/err")"
+  grep -q '"experts_per_layer"' "$WS/moe/allocation.json" || fail "no allocation.json"
+  "$APP" import-adapter "$WS/moe" --backbone "$BB" --check --json >"$WS/imp2" 2>"$WS/err"
+  expect_code $? 0
+  grep -q '"method": "moe_lora"' "$WS/imp2" || fail "moe import: $(cat "$WS/imp2") $(cat "$WS/err")"
+  "$APP" export "$run" --db "$DB" >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  "$APP" export "$run" --db "$DB" --csv "$WS/c" --peft "$WS/p" >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  rm "$WS/peft/adapter_model.safetensors"
+  "$APP" import-adapter "$WS/peft" --backbone "$BB" >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q "peft/adapter_model.safetensors: no such file" "$WS/err" || fail "message: $(cat "$WS/err")"
   ;;
 tokenize_golden)
   # Two golden strings of tests/data/tokenizers/llama3 (ids from Hugging Face's tokenizers).

@@ -2,19 +2,26 @@
 // Tests of the adapters: zero-B identity, router probabilities and renormalised top-k gates,
 // stacked two-GEMM LoRA-MoE == per-expert loop (values and gradients), the balance loss on a
 // hand-computed example, gradients reaching only adapters, LoRA scaling, routing statistics,
-// and an overfit smoke test (loss falls on a repeated batch).
+// and an overfit smoke test (loss falls on a repeated batch); the DR-LoRA hooks of plain LoRA
+// (active-rank mask, fixed scaling denominator); per-expert LoRA on sparse-MoE backbones
+// (Mixtral, Qwen2-MoE) against merged weights; the frozen/trainable backbone router; and the
+// backbone's routing statistics against a per-token reference.
 // Legend: N tokens, E experts, k top-k, Din/Dout features, R rank.
 #include <torch/torch.h>
 
 #include <QtTest>
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "core/adapters/adapter_injector.h"
+#include "core/adapters/backbone_routing.h"
 #include "core/adapters/lora_adapter.h"
 #include "core/adapters/moe_lora_adapter.h"
 #include "core/common/error.h"
+#include "core/train/train_records.h"
 #include "tests/core/test_util.h"
 
 using namespace apportion;
@@ -60,6 +67,48 @@ std::shared_ptr<MoeLoraAdapterImpl> adapter_with_logits(
   for (size_t t = 0; t < probs.size(); ++t) {
     for (int e = 0; e < 3; ++e) a->router_weight[e][t].fill_(std::log(probs[t][e]));
   }
+  return a;
+}
+
+/// A tiny sparse-MoE backbone: "mixtral" (4 experts, top-2, every layer MoE) or "qwen2_moe"
+/// (4 experts of width 24, top-2, a shared expert of width 40, layer 1 dense).
+ModelConfig tiny_moe_config(const std::string& arch) {
+  nlohmann::json c = {{"vocab_size", 64},         {"hidden_size", 32},
+                      {"intermediate_size", 48},  {"num_hidden_layers", 2},
+                      {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                      {"rms_norm_eps", 1e-5},     {"max_position_embeddings", 64},
+                      {"bos_token_id", 1},        {"eos_token_id", 2},
+                      {"num_experts_per_tok", 2}};
+  if (arch == "mixtral") {
+    c["architectures"] = {"MixtralForCausalLM"};
+    c["model_type"] = "mixtral";
+    c["num_local_experts"] = 4;
+  } else {
+    c["architectures"] = {"Qwen2MoeForCausalLM"};
+    c["model_type"] = "qwen2_moe";
+    c["num_experts"] = 4;
+    c["moe_intermediate_size"] = 24;
+    c["shared_expert_intermediate_size"] = 40;
+    c["mlp_only_layers"] = {1};
+    c["norm_topk_prob"] = false;
+  }
+  return ModelConfig::from_json(c, "tiny " + arch);
+}
+
+/// Every projection in target_modules, r = 3, no dropout.
+AdapterConfig all_modules_config(const std::string& method) {
+  AdapterConfig cfg;
+  cfg.method = method;
+  cfg.r = 3;
+  cfg.lora_dropout = 0.0;
+  return cfg;
+}
+
+/// Two LoRA-MoE experts of rank 2 per layer, top-1 (2 layers).
+ExpertAllocation single_expert_allocation() {
+  ExpertAllocation a;
+  a.ranks = {{2, 2}, {2, 2}};
+  a.top_k = {1, 1};
   return a;
 }
 
@@ -299,6 +348,216 @@ class TestAdapters : public QObject {
     MoeLoraAdapterImpl moe(10, 6, {r, 2 * r}, 1, alpha, 0.0);
     QCOMPARE(moe.expert_scaling(0), scaling);
     QCOMPARE(moe.expert_scaling(1), scaling / 2);
+  }
+
+  void lora_active_rank_and_fixed_scaling() {
+    // r_max 8 with 3 active columns, s = α / r_target = 16 / 4.
+    LoraAdapterImpl lora(10, 6, LoraOptions{8, 16.0, 0.0, 3, 4.0});
+    QCOMPARE(lora.scaling(), 4.0);
+    QCOMPARE(lora.rank(), 8);
+    QCOMPARE(lora.active_rank(), 3);
+    auto mask = torch::tensor({1, 1, 1, 0, 0, 0, 0, 0}).to(torch::kFloat);
+    QVERIFY(torch::equal(lora.rank_mask(), mask));
+    {
+      torch::NoGradGuard no_grad;
+      lora.lora_B.normal_();
+    }
+    auto x = torch::randn({5, 10});
+    auto w = torch::randn({5, 6});
+    // Independent: the full product with the mask on the rank axis.
+    auto full = [&](const torch::Tensor& m) {
+      return 4.0 * (x.matmul(lora.lora_A.t()) * m).matmul(lora.lora_B.t());
+    };
+    auto y = lora.delta(x);
+    QVERIFY(test::check_close(y, full(mask).detach(), 1e-5, "masked delta"));
+    (y * w).sum().backward();
+    auto ga = lora.lora_A.grad(), gb = lora.lora_B.grad();
+    QVERIFY(torch::equal(ga.narrow(0, 3, 5), torch::zeros({5, 10})));
+    QVERIFY(torch::equal(gb.narrow(1, 3, 5), torch::zeros({6, 5})));
+    QVERIFY(ga.narrow(0, 0, 3).abs().min().item<double>() > 0);
+    QVERIFY(gb.narrow(1, 0, 3).abs().sum().item<double>() > 0);
+    // Growing the active rank keeps the scaling: the old columns' contribution is unchanged.
+    torch::NoGradGuard no_grad;
+    lora.set_active_rank(8);
+    QCOMPARE(lora.scaling(), 4.0);
+    auto grown = lora.delta(x);
+    QVERIFY(test::check_close(grown, full(torch::ones({8})), 1e-5, "grown delta"));
+    QVERIFY(test::check_close(grown - y, full(1.0 - mask), 1e-4, "new columns only"));
+    lora.set_active_rank(0);
+    QVERIFY(torch::equal(lora.delta(x), torch::zeros({5, 6})));
+    QVERIFY(contains(error_of([&] { lora.set_active_rank(9); }), "0..8"));
+    QCOMPARE(LoraAdapterImpl(10, 6, LoraOptions{}).scaling(), 2.0);  // peft's default
+  }
+
+  void moe_backbone_injection() {
+    torch::manual_seed(2);
+    TransformerLM model(tiny_moe_config("mixtral"));
+    model->freeze_backbone();
+    auto alloc = single_expert_allocation();
+    alloc.expert_ranks = {{1, 2, 3, 4}, {4, 3, 2, 1}};
+    auto set = inject_adapters(model, all_modules_config("moe_lora"), alloc);
+    QCOMPARE(static_cast<int>(set.adapters().size()), 2 * (4 + 4 * 3));
+    int expert_slots = 0;
+    for (const auto& a : set.adapters()) {
+      if (a.expert >= 0) {
+        ++expert_slots;
+        QVERIFY2(a.lora && !a.moe, a.name.c_str());
+        QCOMPARE(a.lora->rank(), alloc.expert_ranks[a.layer][a.expert]);
+        QCOMPARE(a.lora->scaling(), 16.0 / alloc.expert_ranks[a.layer][a.expert]);
+        QVERIFY(a.module == "gate_proj" || a.module == "up_proj" || a.module == "down_proj");
+        QVERIFY2(contains(a.name, ".block_sparse_moe.experts." + std::to_string(a.expert) + ".w"),
+                 a.name.c_str());
+      } else {
+        QVERIFY2(a.moe && !a.lora, a.name.c_str());
+        QVERIFY(contains(a.name, ".self_attn."));
+      }
+    }
+    QCOMPARE(expert_slots, 24);
+    // The backbone router stays frozen and is not trained.
+    for (const auto& p : model->named_parameters()) {
+      if (contains(p.key(), ".gate.weight")) QVERIFY(!p.value().requires_grad());
+    }
+    for (const auto& [name, t] : set.named_parameters()) QVERIFY(contains(name, ".adapter."));
+    QVERIFY(set.backbone_parameters().empty());
+    // Without expert_ranks every expert gets adapters.r.
+    TransformerLM model2(tiny_moe_config("mixtral"));
+    auto set2 = inject_adapters(model2, all_modules_config("lora"), ExpertAllocation{});
+    for (const auto& a : set2.adapters()) QCOMPARE(a.lora->rank(), 3);
+    // Wrong expert_ranks shapes are config errors.
+    alloc.expert_ranks = {{1, 2, 3}, {4, 3, 2, 1}};
+    auto msg = error_of([&] { inject_adapters(model2, all_modules_config("lora"), alloc); });
+    QVERIFY2(contains(msg, "expert_ranks[0] has 3 ranks") && contains(msg, "4 routed experts"),
+             msg.c_str());
+  }
+
+  void qwen2_moe_shared_and_dense_layers() {
+    TransformerLM model(tiny_moe_config("qwen2_moe"));
+    model->freeze_backbone();
+    auto alloc = single_expert_allocation();
+    alloc.expert_ranks = {{5, 5, 6, 6}, {}};  // layer 1 is dense
+    AdapterConfig cfg = all_modules_config("moe_lora");
+    cfg.target_modules = {"gate_proj"};
+    auto set = inject_adapters(model, cfg, alloc);
+    // Layer 0: 4 routed experts (LoRA, own ranks) + the shared expert (LoRA-MoE);
+    // layer 1: the dense MLP (LoRA-MoE).
+    QCOMPARE(static_cast<int>(set.adapters().size()), 6);
+    int shared = 0, routed = 0, dense = 0;
+    for (const auto& a : set.adapters()) {
+      if (a.expert >= 0) {
+        ++routed;
+        QCOMPARE(a.lora->rank(), alloc.expert_ranks[0][a.expert]);
+      } else if (a.shared_expert) {
+        ++shared;
+        QVERIFY(a.moe && contains(a.name, "mlp.shared_expert.gate_proj"));
+      } else {
+        ++dense;
+        QVERIFY(a.moe && a.layer == 1 && a.name == "model.layers.1.mlp.gate_proj");
+      }
+    }
+    QVERIFY(routed == 4 && shared == 1 && dense == 1);
+  }
+
+  void expert_lora_equals_merged_weights() {
+    // Independent reference: the same backbone with each expert's weight replaced by
+    // W + s · B A (merged LoRA) must give the same logits as the unmerged adapters.
+    torch::manual_seed(11);
+    TransformerLM model(tiny_moe_config("mixtral"));
+    torch::manual_seed(11);
+    TransformerLM merged(tiny_moe_config("mixtral"));
+    model->freeze_backbone();
+    AdapterConfig cfg = all_modules_config("lora");
+    cfg.target_modules = {"gate_proj", "up_proj", "down_proj"};
+    ExpertAllocation alloc;
+    alloc.expert_ranks = {{1, 2, 3, 4}, {2, 2, 5, 1}};
+    auto set = inject_adapters(model, cfg, alloc);
+    QCOMPARE(static_cast<int>(set.adapters().size()), 24);
+    randomise_b(set);
+    std::map<std::string, torch::Tensor> deltas;
+    for (const auto& a : set.adapters()) {
+      deltas[a.name] = a.lora->scaling() * a.lora->lora_B.matmul(a.lora->lora_A).detach();
+    }
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& slot : merged->projections()) {
+        if (deltas.count(slot.name)) slot.linear->weight.add_(deltas[slot.name]);
+      }
+    }
+    torch::NoGradGuard no_grad;
+    auto ids = torch::randint(3, 64, {2, 7}, torch::kInt64);
+    auto a = model->forward(ids), b = merged->forward(ids);
+    QVERIFY(test::check_close(a, b, 1e-4, "unmerged vs merged expert LoRA"));
+    set.clear_caches();
+    for (auto& slot : model->projections()) slot.linear->set_adapter(nullptr);
+    QVERIFY((model->forward(ids) - a).abs().max().item<double>() > 1e-3);  // adapters mattered
+  }
+
+  void backbone_router_training_flag() {
+    TransformerLM model(tiny_moe_config("mixtral"));
+    model->freeze_backbone();
+    AdapterConfig cfg = all_modules_config("lora");
+    cfg.train_backbone_router = true;
+    auto set = inject_adapters(model, cfg, ExpertAllocation{});
+    QCOMPARE(static_cast<int>(set.backbone_parameters().size()), 2);
+    QCOMPARE(set.backbone_parameters()[1].first,
+             std::string("model.layers.1.block_sparse_moe.gate.weight"));
+    const auto named = set.named_parameters();
+    QCOMPARE(named.back().first, std::string("model.layers.1.block_sparse_moe.gate.weight"));
+    randomise_b(set);
+    auto ids = torch::randint(3, 64, {2, 6}, torch::kInt64);
+    auto logits = model->forward(ids);
+    torch::nn::functional::cross_entropy(logits.reshape({-1, 64}), ids.reshape({-1})).backward();
+    for (const auto& p : model->named_parameters()) {
+      const bool trained =
+          contains(p.key(), ".adapter.") || contains(p.key(), "block_sparse_moe.gate.weight");
+      QCOMPARE(p.value().requires_grad(), trained);
+      const auto& g = p.value().grad();
+      if (contains(p.key(), "block_sparse_moe.gate.weight")) {
+        QVERIFY2(g.defined() && g.abs().sum().item<double>() > 0, p.key().c_str());
+      } else if (!trained) {
+        QVERIFY2(!g.defined(), p.key().c_str());
+      }
+    }
+    TransformerLM dense(test::tiny_llama_config());
+    auto msg = error_of([&] { inject_adapters(dense, cfg, ExpertAllocation{}); });
+    QVERIFY2(contains(msg, "adapters.train_backbone_router") && contains(msg, "dense"),
+             msg.c_str());
+  }
+
+  void backbone_routing_stats_of_model() {
+    // Qwen2-MoE with layer 1 dense (NaN row): per-token reference on layer 0's router logits.
+    TransformerLM model(tiny_moe_config("qwen2_moe"));
+    torch::NoGradGuard no_grad;
+    model->forward(torch::randint(3, 64, {3, 5}, torch::kInt64));
+    auto s = backbone_routing_stats(*model);
+    QCOMPARE(s.layers, 2);
+    QCOMPARE(s.max_experts, 4);
+    auto z = model->backbone_router_logits()[0].to(torch::kFloat64);  // [15, 4]
+    std::vector<double> counts(4, 0.0), prob(4, 0.0);
+    for (int64_t t = 0; t < z.size(0); ++t) {
+      std::vector<std::pair<double, int>> p;
+      double sum = 0;
+      for (int e = 0; e < 4; ++e) sum += std::exp(z[t][e].item<double>());
+      for (int e = 0; e < 4; ++e) p.push_back({std::exp(z[t][e].item<double>()) / sum, e});
+      for (const auto& [v, e] : p) prob[e] += v / 15.0;
+      std::sort(p.rbegin(), p.rend());
+      for (int j = 0; j < 2; ++j) counts[p[j].second] += 1.0 / 30.0;  // k = 2
+    }
+    for (int e = 0; e < 4; ++e) {
+      QVERIFY(std::abs(s.load_fraction[e] - counts[e]) < 1e-6);
+      QVERIFY(std::abs(s.router_prob_mean[e] - prob[e]) < 1e-5);
+      QVERIFY(std::isnan(s.load_fraction[4 + e]) && std::isnan(s.router_prob_mean[4 + e]));
+    }
+    auto records = backbone_routing_records(s, 7);
+    QCOMPARE(static_cast<int>(records.size()), 2);
+    QCOMPARE(records[1].key, std::string("backbone/router_prob_mean"));
+    QVERIFY(records[0].key == "backbone/load_fraction" && records[0].axes == "layer,expert");
+    QVERIFY(records[0].shape == (std::vector<int64_t>{2, 4}) && records[0].step == 7);
+    QVERIFY(records[0].f32.size() == 8 && records[0].f32[1] == s.load_fraction[1]);
+    model->clear_router_cache();
+    QCOMPARE(backbone_routing_stats(*model).layers, 0);
+    TransformerLM dense(test::tiny_llama_config());
+    dense->forward(torch::randint(3, 64, {1, 4}, torch::kInt64));
+    QVERIFY(backbone_routing_records(backbone_routing_stats(*dense), 1).empty());
   }
 
   void loss_falls_on_repeated_batch() {
