@@ -209,6 +209,15 @@ class TestPlots : public QObject {
     QVERIFY(panel.budgetLabel()->text().contains(QStringLiteral("1120")));
     QCOMPARE(panel.expertGrid()->grid().experts, 7);  // module columns
     QCOMPARE(panel.expertGrid()->grid().at(3, 0), 8.0);
+    // For looking at it: AP_SCREENSHOT_DIR=/tmp ./tst_plots writes allocation_panel.png.
+    const QString shots = qEnvironmentVariable("AP_SCREENSHOT_DIR");
+    if (!shots.isEmpty()) {
+      panel.gsvPlot()->select(2, 3, -1);
+      panel.resize(1200, 800);
+      panel.show();
+      QTest::qWait(200);
+      QVERIFY(panel.grab().save(shots + QStringLiteral("/allocation_panel.png")));
+    }
   }
 
   void compareViewShowsAllocationDifference() {

@@ -77,7 +77,7 @@ GsvEvolutionPlot::GsvEvolutionPlot(QWidget* parent)
   m_map->setInterpolate(false);
   m_argmax = m_plot->addGraph();
   m_argmax->setPen(QPen(QColor(214, 39, 40), 2));
-  m_argmax->setLineStyle(QCPGraph::lsStepLeft);
+  m_argmax->setLineStyle(QCPGraph::lsStepCenter);  // changes at cell boundaries
   m_argmax->setName(tr("argmax"));
   m_emptyText = new QCPItemText(m_plot);
   m_emptyText->position->setType(QCPItemPosition::ptAxisRectRatio);
