@@ -223,7 +223,7 @@ GuiLoMoAllocation budget_matched(const GuiLoMoAllocation& allocation,
       const int64_t scaled = scaled_rank(r, lo);
       m.ranks[static_cast<size_t>(i)] = static_cast<int>(scaled);
       total += costs[k].per_rank * scaled;
-      const double frac = lo * r - std::floor(lo * r);
+      const double frac = lo * r - static_cast<double>(scaled);  // < 0 when clamped up to 1
       if (static_cast<double>(scaled) < cap) candidates.push_back({frac, r, k, i});
     }
   }

@@ -111,11 +111,11 @@ struct BudgetMatchOptions {
 
 /// Budget-matched readout (our design, METHODS.md §3.5/§7.7): keeps every module's expert count
 /// and rescales all used ranks by one common factor c, r' = clamp(floor(c·r), 1, max_rank), with
-/// c the largest factor whose count stays ≤ the target; then, in order of the largest fractional
-/// part of c·r (ties: larger r, earlier module, earlier slot), raises single ranks by one while
-/// the count still fits. The result never exceeds the target; an allocation already on target is
-/// returned unchanged. Throws ConfigError when the target is below the all-ranks-1 count or above
-/// the count at max_rank.
+/// c the largest factor whose count stays ≤ the target; then, in order of the largest shortfall
+/// c·r − r' (ranks clamped up to 1 come last; ties: larger r, earlier module, earlier slot),
+/// raises each rank at most once by one while the count still fits. The result never exceeds the
+/// target; an allocation already on target is returned unchanged. Throws ConfigError when the
+/// target is below the all-ranks-1 count or above the count at max_rank.
 GuiLoMoAllocation budget_matched(const GuiLoMoAllocation& allocation,
                                  const ModelShape& shape,
                                  const BudgetMatchOptions& options);

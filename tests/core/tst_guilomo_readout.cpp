@@ -264,6 +264,17 @@ class TestGuiLoMoReadout : public QObject {
     QCOMPARE(m.modules[1].used_ranks(), (std::vector<int>{1, 1, 5}));
     QCOMPARE(m.modules[1].ranks[3], 5);  // unused slot untouched
     QCOMPARE(count_parameters(m, tiny_shape(), true), int64_t{296});
+    // A clamped-up rank is not "almost due" for a raise: q_proj with N = 3, ranks {1, 2, 2},
+    // target 90. Routers 24; P(c) = 24 + 16·(3) = 72 for c < 1 and 104 at c = 1 (both 2s step up
+    // together), so c → 1⁻, ranks {1, 1, 1}, 18 left: one raise of 16 fits. Shortfalls c·r − r':
+    // slot 0: c − 1 ≈ −0 (clamped), slots 1, 2: 2c − 1 ≈ 1 → slot 1 gets it: {1, 2, 1}, 88.
+    GuiLoMoAllocation q;
+    q.n_max = 3;
+    q.modules.push_back({"model.layers.0.self_attn.q_proj", 0, "q_proj", 3, {1, 2, 2}});
+    b.target_parameters = 90;
+    const auto mq = budget_matched(q, tiny_shape(), b);
+    QCOMPARE(mq.modules[0].ranks, (std::vector<int>{1, 2, 1}));
+    QCOMPARE(count_parameters(mq, tiny_shape(), true), int64_t{88});
   }
 
   // Catches: drift when the allocation is already on target, counts above the target, rank
