@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # README command 1: install what is missing, build, create the demo workspace (pretrain the tiny
-# backbone, then run every fine-tuning preset in experiments/) unless it exists, and open the
+# backbones, then run every method preset in experiments/) unless it exists, and open the
 # workbench on it. Without a display it does the same headless and prints where the results are.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,11 @@ if [ ! -f "$ws/backbones/tiny-llama/model.safetensors" ]; then
   echo "demo: pretraining the tiny backbone (about a minute)…"
   "$bin/apportion" pretrain "$root/experiments/pretrain-tiny.json" --db "$db" --name pretrain-tiny
 fi
-for preset in lora moe-uniform mola-2468 mola-8642; do
+if [ ! -f "$ws/backbones/tiny-mixtral/model.safetensors" ]; then
+  echo "demo: pretraining the tiny sparse-MoE backbone for DR-LoRA…"
+  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny-moe.json" --db "$db" --name pretrain-tiny-moe
+fi
+for preset in lora moe-uniform mola-2468 mola-8642 guilomo drlora-uniform drlora-static drlora; do
   if ! "$bin/apportion" runs --db "$db" | grep -qE "FINISHED +$preset "; then
     echo "demo: training $preset…"
     "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset"

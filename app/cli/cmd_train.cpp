@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "app/cli/commands.h"
 #include "app/cli/console_sinks.h"
@@ -86,38 +87,43 @@ int exit_code_for(RunStatus status) {
   }
 }
 
-}  // namespace
 
-int run_train(const TrainArgs& args) {
-  const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
-  Prepared p;
-  try {
-    p = prepare(args, db_path);
-  } catch (const Error& e) {
-    print_error(e.what(), "check the config; `apportion train --help` lists the options");
-    return kExitUsage;
+/// A GuiLoMo pipeline config split into its two stages (METHODS.md §3.1): the search (stage 1,
+/// allocation.guilomo.search_steps steps) and the retrain template (stage 2; the allocation
+/// file and the search link are filled in once the search has run). Stage 2 uses the
+/// per-module balance loss, as the reference's stage 2 does.
+std::pair<Prepared, nlohmann::json> split_pipeline(const Prepared& p) {
+  Prepared search = p;
+  auto& g = search.json["allocation"]["guilomo"];
+  g["stage"] = "search";
+  if (p.cfg.allocation.guilomo.search_steps > 0) {
+    search.json["train"]["steps"] = p.cfg.allocation.guilomo.search_steps;
   }
-  const fs::path db_abs = fs::absolute(db_path);
-  fs::create_directories(db_abs.parent_path());
-  const bool json_mode =
-      args.progress == "json" || (args.progress == "auto" && !::isatty(STDOUT_FILENO));
+  search.cfg = ExperimentConfig::from_json(search.json);
+  search.json = search.cfg.to_json();
+  nlohmann::json retrain = p.json;
+  retrain["allocation"]["guilomo"]["stage"] = "retrain";
+  retrain["adapters"]["balance"]["scope"] = "module";
+  return {search, retrain};
+}
 
-  std::unique_ptr<RunStore> store;
-  try {
-    store = std::make_unique<RunStore>(db_abs.string());
-  } catch (const Error& e) {
-    print_error(e.what(), "pass another --db, or move the damaged file away");
-    return kExitUsage;
-  }
+/// Runs one prepared config as one run in the store; returns the exit code.
+int run_one(const Prepared& p,
+            const TrainArgs& args,
+            RunStore& store,
+            const fs::path& db_abs,
+            bool json_mode,
+            const std::string& run_name,
+            StopSource& stop) {
   StdoutJsonSink json_sink(p.run_id, db_abs.string());
   TerminalSink terminal_sink;
   const std::string run_id = p.run_id;
   if (json_mode) {
-    store->set_commit_listener([&json_sink, run_id](const std::string& id, int64_t step) {
+    store.set_commit_listener([&json_sink, run_id](const std::string& id, int64_t step) {
       if (id == run_id) json_sink.committed(step);
     });
   }
-  RunStoreSink store_sink(*store);
+  RunStoreSink store_sink(store);
   std::vector<EventSink*> sinks{&store_sink};
   if (json_mode) {
     sinks.push_back(&json_sink);
@@ -126,11 +132,9 @@ int run_train(const TrainArgs& args) {
   }
   FanoutSink sink(sinks);
 
-  StopSource stop;
-  install_stop_signals(stop);
   TrainOptions opt;
   opt.run_id = p.run_id;
-  opt.run_name = args.name;
+  opt.run_name = run_name;
   opt.workspace_dir = db_abs.parent_path().string();
   opt.run_dir = (db_abs.parent_path() / "runs" / p.run_id).string();
   opt.config_json = p.json.dump();
@@ -147,7 +151,8 @@ int run_train(const TrainArgs& args) {
     if (json_mode) json_sink.status(RunStatus::Failed, e.what(), kExitUsage);
     return kExitUsage;
   }
-  store->flush();
+  store.flush();
+  store.set_commit_listener(nullptr);
   const int code = exit_code_for(result.status);
   if (json_mode) json_sink.status(result.status, result.message, code);
   if (result.status == RunStatus::Failed)
@@ -156,6 +161,66 @@ int run_train(const TrainArgs& args) {
     std::cerr << "run " << p.run_id << " " << to_string(result.status) << " at step "
               << result.last_step << "; workspace " << db_abs.string() << std::endl;
   }
+  return code;
+}
+
+}  // namespace
+
+int run_train(const TrainArgs& args) {
+  const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
+  Prepared p;
+  std::optional<std::pair<Prepared, nlohmann::json>> pipeline;
+  try {
+    p = prepare(args, db_path);
+    if (p.cfg.allocation.method == "guilomo" && p.cfg.allocation.guilomo.stage == "pipeline") {
+      pipeline = split_pipeline(p);
+    }
+  } catch (const Error& e) {
+    print_error(e.what(), "check the config; `apportion train --help` lists the options");
+    return kExitUsage;
+  }
+  const fs::path db_abs = fs::absolute(db_path);
+  fs::create_directories(db_abs.parent_path());
+  const bool json_mode =
+      args.progress == "json" || (args.progress == "auto" && !::isatty(STDOUT_FILENO));
+
+  std::unique_ptr<RunStore> store;
+  try {
+    store = std::make_unique<RunStore>(db_abs.string());
+  } catch (const Error& e) {
+    print_error(e.what(), "pass another --db, or move the damaged file away");
+    return kExitUsage;
+  }
+  StopSource stop;
+  install_stop_signals(stop);
+  if (!pipeline) return run_one(p, args, *store, db_abs, json_mode, args.name, stop);
+
+  // GuiLoMo pipeline: the search, then the retrain with what it found, as two linked runs.
+  const std::string base = args.name.empty() ? p.cfg.name : args.name;
+  const Prepared& search = pipeline->first;
+  const int search_code = run_one(search, args, *store, db_abs, json_mode, base + " (search)", stop);
+  if (search_code != kExitFinished) return search_code;
+  Prepared retrain;
+  try {
+    retrain.run_id = make_uuid_hex();
+    retrain.json = pipeline->second;
+    auto& g = retrain.json["allocation"]["guilomo"];
+    g["allocation_file"] = "runs/" + search.run_id + "/guilomo_allocation.json";
+    g["search_run"] = search.run_id;
+    retrain.cfg = ExperimentConfig::from_json(retrain.json);
+    retrain.json = retrain.cfg.to_json();
+  } catch (const Error& e) {
+    print_error(e.what(), "the search finished; retrain it with allocation.guilomo.stage=retrain");
+    return kExitUsage;
+  }
+  store->set_tag(search.run_id, "pipeline", "guilomo");
+  if (!json_mode) {
+    std::cerr << "GuiLoMo search " << search.run_id << " done; retraining with its allocation as run "
+              << retrain.run_id << std::endl;
+  }
+  const int code = run_one(retrain, args, *store, db_abs, json_mode, base + " (retrain)", stop);
+  if (code != kExitUsage) store->set_tag(search.run_id, "guilomo/retrain_run", retrain.run_id);
+  store->flush();
   return code;
 }
 

@@ -30,8 +30,10 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
+}  // namespace
+
 /// One balance term over logits z [rows, E]: (N? E : 1) · Σ_i f_i · P̄_i.
-torch::Tensor balance_term(const torch::Tensor& z, int top_k, bool multiply_by_experts) {
+torch::Tensor balance_loss_term(const torch::Tensor& z, int top_k, bool multiply_by_experts) {
   const auto rows = z.size(0), experts = z.size(1);
   auto p = torch::softmax(z.to(torch::kFloat32), /*dim=*/1);       // [rows, E]
   auto sel = std::get<1>(p.topk(top_k, /*dim=*/1)).reshape({-1});  // [rows·k]
@@ -42,6 +44,8 @@ torch::Tensor balance_term(const torch::Tensor& z, int top_k, bool multiply_by_e
   auto term = (f * p_mean).sum();
   return multiply_by_experts ? term * static_cast<double>(experts) : term;
 }
+
+namespace {
 
 /// ConfigError unless expert_ranks is empty or has one row per layer, each empty or with one
 /// positive rank per routed expert of that layer.
@@ -62,6 +66,14 @@ void check_expert_ranks(const ExpertAllocation& allocation, const ModelShape& sh
                   er[l][e], "; ranks must be > 0");
     }
   }
+}
+
+/// Active rank of routed expert `expert` of `layer`: expert_active_ranks when given, else -1
+/// (all allocated columns).
+int expert_active_rank(const ExpertAllocation& allocation, int layer, int expert) {
+  const auto& ar = allocation.expert_active_ranks;
+  if (static_cast<size_t>(layer) >= ar.size() || ar[layer].empty()) return -1;
+  return ar[layer].at(static_cast<size_t>(expert));
 }
 
 /// LoRA rank of routed expert `expert` of `layer`: expert_ranks when given, else `fallback`.
@@ -108,7 +120,7 @@ at::Tensor AdapterSet::balance_loss(const BalanceConfig& cfg) const {
   if (cfg.scope == "module") {
     for (const auto& a : adapters_) {
       if (!a.moe || !a.moe->last_router_logits().defined()) continue;
-      add(balance_term(a.moe->last_router_logits(), a.moe->top_k(), cfg.multiply_by_experts));
+      add(balance_loss_term(a.moe->last_router_logits(), a.moe->top_k(), cfg.multiply_by_experts));
     }
   } else {
     // Per layer: the logits of all MoE adapters of the layer, concatenated on the token axis.
@@ -117,13 +129,15 @@ at::Tensor AdapterSet::balance_loss(const BalanceConfig& cfg) const {
     for (const auto& a : adapters_) {
       if (!a.moe || !a.moe->last_router_logits().defined()) continue;
       auto& group = by_layer[a.layer];
-      AP_CHECK(group.empty() || group.front().size(1) == a.moe->num_experts(),
-               "balance loss: adapters of layer ", a.layer, " differ in expert count");
+      AP_CHECK_AS(ConfigError, group.empty() || group.front().size(1) == a.moe->num_experts(),
+                  "adapters.balance.scope: \"layer\" concatenates the router logits of a "
+                  "layer's modules, but the modules of layer ",
+                  a.layer, " differ in expert count; set it to \"module\"");
       group.push_back(a.moe->last_router_logits());
       top_k[a.layer] = a.moe->top_k();
     }
     for (const auto& [layer, logits] : by_layer) {
-      add(balance_term(torch::cat(logits, /*dim=*/0), top_k[layer], cfg.multiply_by_experts));
+      add(balance_loss_term(torch::cat(logits, /*dim=*/0), top_k[layer], cfg.multiply_by_experts));
     }
   }
   if (!total.defined()) return {};
@@ -223,11 +237,17 @@ AdapterSet inject_adapters(TransformerLM& model,
     a.shared_expert = slot.shared_expert;
     if (slot.expert >= 0) {
       // A routed backbone expert: its own plain LoRA (the DR-LoRA substrate).
-      const int r = expert_rank(allocation, slot.layer, slot.expert, cfg.r);
-      a.lora = std::make_shared<LoraAdapterImpl>(din, dout, r, cfg.lora_alpha, cfg.lora_dropout);
+      LoraOptions o;
+      o.r = expert_rank(allocation, slot.layer, slot.expert, cfg.r);
+      o.alpha = cfg.lora_alpha;
+      o.dropout = cfg.lora_dropout;
+      o.active_rank = expert_active_rank(allocation, slot.layer, slot.expert);
+      o.scaling_rank = allocation.expert_scaling_rank;
+      a.lora = std::make_shared<LoraAdapterImpl>(din, dout, o);
       slot.linear->set_adapter(a.lora);
     } else if (moe) {
-      a.moe = std::make_shared<MoeLoraAdapterImpl>(din, dout, allocation.ranks[slot.layer],
+      a.moe = std::make_shared<MoeLoraAdapterImpl>(din, dout,
+                                                   allocation.module_experts(slot.layer, slot.module),
                                                    allocation.top_k[slot.layer], cfg.lora_alpha,
                                                    cfg.lora_dropout);
       slot.linear->set_adapter(a.moe);

@@ -84,6 +84,11 @@ class AdapterSet {
   std::vector<std::pair<std::string, torch::Tensor>> backbone_params_;
 };
 
+/// One term of the load-balancing loss (METHODS.md §1.4) over router logits z [N, E]:
+/// Σ_i f_i · P̄_i (f: fraction of the top-k assignments, P̄: mean softmax probability), times E
+/// when multiply_by_experts. Not multiplied by λ.
+at::Tensor balance_loss_term(const at::Tensor& z, int top_k, bool multiply_by_experts);
+
 /// Injects adapters; ConfigError if a target module name is unknown, the allocation's layer
 /// count differs from the model's, expert_ranks does not match the backbone's experts, or
 /// train_backbone_router is set on a dense backbone.

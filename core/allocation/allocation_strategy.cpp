@@ -30,6 +30,15 @@ int ExpertAllocation::total_experts() const {
   return total;
 }
 
+const std::vector<int>& ExpertAllocation::module_experts(int layer,
+                                                         const std::string& module) const {
+  if (layer >= 0 && static_cast<size_t>(layer) < module_ranks.size()) {
+    const auto it = module_ranks[static_cast<size_t>(layer)].find(module);
+    if (it != module_ranks[static_cast<size_t>(layer)].end()) return it->second;
+  }
+  return ranks.at(static_cast<size_t>(layer));
+}
+
 int ExpertAllocation::max_experts() const {
   int best = 0;
   for (const auto& layer : ranks) best = std::max(best, static_cast<int>(layer.size()));
@@ -42,6 +51,9 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> kRegistry = {
       {"uniform", [] { return make_uniform_strategy(); }},
       {"mola", [] { return make_mola_strategy(); }},
+      {"guilomo", [] { return make_guilomo_strategy(); }},
+      {"drlora", [] { return make_drlora_strategy(); }},
+      {"static_frequency", [] { return make_static_frequency_strategy(); }},
   };
   return kRegistry;
 }
@@ -114,18 +126,28 @@ AllocationBudget budget_from(const ExperimentConfig& cfg) {
   b.num_experts = cfg.adapters->num_experts;
   b.top_k = cfg.adapters->top_k;
   b.rank = cfg.adapters->r;
+  b.guilomo_n_max = cfg.allocation.guilomo.n_max;
+  b.guilomo_r_max = cfg.allocation.guilomo.r_max;
+  b.drlora_r_init = cfg.allocation.drlora.r_init;
+  b.drlora_r_target = cfg.allocation.drlora.r_target;
+  b.drlora_r_max = cfg.allocation.drlora.r_max;
   return b;
 }
 
 ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape) {
   AP_CHECK(cfg.adapters.has_value(), "plan_allocation needs an adapters section");
+  const std::string& method = cfg.allocation.method;
+  const bool routed_expert_method = method == "drlora" || method == "static_frequency";
   if (cfg.adapters->method == "lora") {
-    ExpertAllocation a;
+    // Plain LoRA on the dense projections; DR-LoRA's methods still plan the routed experts.
+    ExpertAllocation a = routed_expert_method
+                             ? AllocationStrategy::create(method)->allocate(shape, budget_from(cfg))
+                             : ExpertAllocation{};
     a.ranks.assign(static_cast<size_t>(shape.num_layers), std::vector<int>{cfg.adapters->r});
     a.top_k.assign(static_cast<size_t>(shape.num_layers), 1);
     return a;
   }
-  return AllocationStrategy::create(cfg.allocation.method)->allocate(shape, budget_from(cfg));
+  return AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
 }
 
 int64_t count_trainable_parameters(const ModelShape& shape,
@@ -135,7 +157,8 @@ int64_t count_trainable_parameters(const ModelShape& shape,
   int64_t total = 0;
   for (const auto& module : target_modules) {
     const auto [in, out] = shape.projection_dims(module);
-    for (const auto& layer : allocation.ranks) {
+    for (size_t l = 0; l < allocation.ranks.size(); ++l) {
+      const auto& layer = allocation.module_experts(static_cast<int>(l), module);
       const int64_t rank_sum = std::accumulate(layer.begin(), layer.end(), int64_t{0});
       total += rank_sum * (in + out);
       if (with_router) total += static_cast<int64_t>(layer.size()) * in;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ struct AllocationBudget {
   int num_experts = 4;                ///< uniform count
   int top_k = 2;
   int rank = 8;
+  int guilomo_n_max = 8;   ///< guilomo: supernet experts per module
+  int guilomo_r_max = 8;   ///< guilomo: supernet rank per expert
+  int drlora_r_init = 2;   ///< drlora: starting active rank of every routed expert
+  int drlora_r_target = 8; ///< drlora / static_frequency: mean rank (scaling denominator)
+  int drlora_r_max = 32;   ///< drlora / static_frequency: allocated rank of every routed expert
 };
 
 /// Result: per layer, the ranks of its experts (the expert count is ranks[l].size()).
@@ -55,6 +61,17 @@ struct ExpertAllocation {
   /// Sparse-MoE backbones: LoRA rank of each routed backbone expert's projections,
   /// [layer][backbone expert]; empty (or an empty row) means adapters.r for every expert.
   std::vector<std::vector<int>> expert_ranks;
+  /// Sparse-MoE backbones, DR-LoRA and its static baseline: rank columns in use of each routed
+  /// expert's LoRA, [layer][backbone expert] (≤ expert_ranks); empty = all allocated columns.
+  std::vector<std::vector<int>> expert_active_ranks;
+  /// Routed-expert LoRAs: scaling denominator (α / expert_scaling_rank, DR-LoRA's fixed r_target
+  /// so growth does not rescale columns in use); 0 = each LoRA's allocated rank (peft).
+  int expert_scaling_rank = 0;
+  /// GuiLoMo stage 2: per-module ranks that override `ranks` for (layer, module), [layer] →
+  /// module name → ranks of its experts; empty = every module of a layer uses ranks[layer].
+  std::vector<std::map<std::string, std::vector<int>>> module_ranks;
+  /// The ranks of `module` in `layer`: module_ranks when set there, else ranks[layer].
+  const std::vector<int>& module_experts(int layer, const std::string& module) const;
   int experts(int layer) const { return static_cast<int>(ranks.at(layer).size()); }
   int total_experts() const;
   int max_experts() const;
@@ -85,6 +102,15 @@ std::vector<int> expand_blocks(const std::vector<int>& blocks, int num_layers);
 /// intermediate_size, num_attention_heads, num_key_value_heads). Throws ConfigError naming
 /// `where` and the field when one is missing or not a positive integer.
 ModelShape model_shape_from_hf_config(const nlohmann::json& j, const std::string& where);
+
+/// GuiLoMo stage 2 (METHODS.md §3.6): the layer-wise view of a per-module allocation — every
+/// module listed in `allocation` gets module_ranks (its N used ranks), ranks[layer] is the
+/// layer's first listed module, top-k is the allocation's. ConfigError when a layer or target
+/// module is missing, or a module's experts are fewer than top-k.
+struct GuiLoMoAllocation;
+ExpertAllocation expert_allocation_from_guilomo(const GuiLoMoAllocation& allocation,
+                                                const ModelShape& shape,
+                                                const std::vector<std::string>& target_modules);
 
 /// Budget fields taken from an ExperimentConfig with adapters.
 AllocationBudget budget_from(const ExperimentConfig& cfg);

@@ -10,6 +10,9 @@ namespace apportion {
 
 std::unique_ptr<AllocationStrategy> make_uniform_strategy();
 std::unique_ptr<AllocationStrategy> make_mola_strategy();
+std::unique_ptr<AllocationStrategy> make_guilomo_strategy();
+std::unique_ptr<AllocationStrategy> make_drlora_strategy();
+std::unique_ptr<AllocationStrategy> make_static_frequency_strategy();
 
 /// Builds the allocation from per-layer expert counts (every expert gets budget.rank) and
 /// per-layer top-k (budget.explicit_top_k or budget.top_k); checks top-k ≤ experts per layer.

@@ -8,6 +8,7 @@
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/config/json_reader.h"
+#include "core/config/method_config_io.h"
 
 namespace apportion {
 namespace {
@@ -78,7 +79,8 @@ void validate_allocation(const AllocationConfig& a, bool has_adapters) {
   const auto names = AllocationStrategy::names();
   if (!has_adapters) return;
   require(std::find(names.begin(), names.end(), a.method) != names.end(), "allocation.method",
-          "unknown method \"" + a.method + "\" (known: uniform, mola)");
+          "unknown method \"" + a.method +
+              "\" (known: uniform, mola, guilomo, drlora, static_frequency)");
   if (a.method == "mola" && a.experts_per_layer.empty()) {
     require(!a.preset.empty(), "allocation.preset",
             "mola needs a preset (2468, 8642, diamond, uniform) or allocation.experts_per_layer");
@@ -173,6 +175,10 @@ void ExperimentConfig::validate() const {
             "sparse-MoE backbones have a router to train");
   }
   validate_allocation(allocation, adapters.has_value());
+  if (adapters && allocation.method == "guilomo") validate_guilomo_config(allocation.guilomo, *this);
+  if (adapters && (allocation.method == "drlora" || allocation.method == "static_frequency")) {
+    validate_drlora_config(allocation.drlora);
+  }
   validate_data(data);
   validate_train(train);
 }

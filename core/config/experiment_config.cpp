@@ -4,6 +4,7 @@
 
 #include "core/common/error.h"
 #include "core/config/json_reader.h"
+#include "core/config/method_config_io.h"
 
 namespace apportion {
 namespace {
@@ -54,6 +55,8 @@ AllocationConfig parse_allocation(const nlohmann::json& j) {
   r.get("preset", a.preset);
   r.get("experts_per_layer", a.experts_per_layer);
   r.get("top_k_per_layer", a.top_k_per_layer);
+  if (const auto* g = r.raw("guilomo")) a.guilomo = parse_guilomo_config(*g);
+  if (const auto* d = r.raw("drlora")) a.drlora = parse_drlora_config(*d);
   r.finish();
   return a;
 }
@@ -162,6 +165,10 @@ nlohmann::json ExperimentConfig::to_json() const {
                        {"preset", allocation.preset},
                        {"experts_per_layer", allocation.experts_per_layer},
                        {"top_k_per_layer", allocation.top_k_per_layer}};
+    if (allocation.method == "guilomo") j["allocation"]["guilomo"] = guilomo_config_to_json(allocation.guilomo);
+    if (allocation.method == "drlora" || allocation.method == "static_frequency") {
+      j["allocation"]["drlora"] = drlora_config_to_json(allocation.drlora);
+    }
   }
   j["data"] = {{"suite", data.suite},
                {"tasks", data.tasks},

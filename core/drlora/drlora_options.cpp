@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config/experiment_config.h"
 #include "core/config/json_reader.h"
 
 namespace apportion {
@@ -60,6 +61,22 @@ void DrLoraOptions::validate(const std::string& prefix) const {
   require(beta_f >= 0.0 && beta_f < 1.0, "beta_f", "must be in [0, 1)" + got(beta_f));
   require(beta_g >= 0.0 && beta_g < 1.0, "beta_g", "must be in [0, 1)" + got(beta_g));
   require(gamma >= 0.0 && gamma <= 1.0, "gamma", "must be in [0, 1]" + got(gamma));
+}
+
+DrLoraOptions to_drlora_options(const DrLoraConfig& c) {
+  DrLoraOptions o;
+  o.r_init = c.r_init;
+  o.r_target = c.r_target;
+  o.r_max = c.r_max;
+  o.delta_r = c.delta_r;
+  o.interval = c.interval;
+  o.t_warm = c.t_warm;
+  o.t_stop = c.t_stop;
+  o.beta_f = c.beta_f;
+  o.beta_g = c.beta_g;
+  o.gamma = c.gamma;
+  o.saliency = saliency_from_string(c.saliency, "allocation.drlora.saliency");
+  return o;
 }
 
 }  // namespace apportion

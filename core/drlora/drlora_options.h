@@ -13,6 +13,8 @@
 
 namespace apportion {
 
+struct DrLoraConfig;
+
 /// How routing frequency f̂ and rank importance ĝ (both normalised within the layer) combine.
 enum class SaliencyMode {
   Geometric,   ///< f̂^γ · ĝ^(1−γ) (default)
@@ -44,5 +46,9 @@ struct DrLoraOptions {
   /// Range and cross-field checks; throws ConfigError naming `prefix`.<field>.
   void validate(const std::string& prefix = "allocation.drlora") const;
 };
+
+/// The scheduler options of an allocation.drlora config section (the saliency string parsed;
+/// ConfigError naming allocation.drlora.saliency for an unknown one).
+DrLoraOptions to_drlora_options(const DrLoraConfig& config);
 
 }  // namespace apportion

@@ -16,6 +16,10 @@ void FanoutSink::on_matrix(const MatrixPoint& e) {
 void FanoutSink::on_log(const LogLine& e) {
   for (auto* s : sinks_) s->on_log(e);
 }
+void FanoutSink::on_tag(const TagSet& e) {
+  for (auto* s : sinks_) s->on_tag(e);
+}
+
 void FanoutSink::on_artifact(const ArtifactWritten& e) {
   for (auto* s : sinks_) s->on_artifact(e);
 }

@@ -18,6 +18,7 @@ class EventSink {
   virtual void on_matrix(const MatrixPoint&) {}
   virtual void on_log(const LogLine&) {}
   virtual void on_artifact(const ArtifactWritten&) {}
+  virtual void on_tag(const TagSet&) {}
   virtual void on_progress(const ProgressPoint&) {}
   virtual void on_run_finished(const RunFinished&) {}
   /// Blocks until everything received so far is durable (store commit); default: nothing.
@@ -33,6 +34,7 @@ class FanoutSink : public EventSink {
   void on_matrix(const MatrixPoint& e) override;
   void on_log(const LogLine& e) override;
   void on_artifact(const ArtifactWritten& e) override;
+  void on_tag(const TagSet& e) override;
   void on_progress(const ProgressPoint& e) override;
   void on_run_finished(const RunFinished& e) override;
   void flush() override;

@@ -71,6 +71,12 @@ struct LogLine {
   std::string text;
 };
 
+/// A tag set or changed while the run goes on (e.g. a search's found allocation).
+struct TagSet {
+  std::string key;
+  std::string value;
+};
+
 /// A file the run wrote (checkpoint, adapter export), path relative to the run directory.
 struct ArtifactWritten {
   std::string kind;  ///< "checkpoint", "adapter", "backbone"

@@ -292,6 +292,11 @@ void RunStoreSink::on_artifact(const ArtifactWritten& e) {
   store_.log_artifact(run_id_, e);
 }
 
+void RunStoreSink::on_tag(const TagSet& e) {
+  AP_CHECK_AS(StoreError, !run_id_.empty(), "RunStoreSink: tag before on_run_started");
+  store_.set_tag(run_id_, e.key, e.value);
+}
+
 void RunStoreSink::on_run_finished(const RunFinished& e) {
   AP_CHECK_AS(StoreError, !run_id_.empty(), "RunStoreSink: run finished before it started");
   store_.finish_run(run_id_, e.status, e.message);

@@ -63,6 +63,7 @@ class RunStoreSink : public EventSink {
   void on_metric(const MetricPoint& e) override;
   void on_matrix(const MatrixPoint& e) override;
   void on_artifact(const ArtifactWritten& e) override;
+  void on_tag(const TagSet& e) override;
   void on_run_finished(const RunFinished& e) override;
   void flush() override;
 

@@ -25,7 +25,12 @@ std::vector<MatrixPoint> allocation_records(const ExpertAllocation& allocation,
                                             int64_t step) {
   const int64_t layers = static_cast<int64_t>(allocation.ranks.size());
   const int64_t n_modules = static_cast<int64_t>(modules.size());
-  const int64_t max_experts = allocation.max_experts();
+  int64_t max_experts = allocation.max_experts();
+  for (const auto& layer : allocation.module_ranks) {
+    for (const auto& [module, r] : layer) {
+      max_experts = std::max(max_experts, static_cast<int64_t>(r.size()));
+    }
+  }
   MatrixPoint experts;
   experts.key = "alloc/experts";
   experts.step = step;
@@ -39,8 +44,9 @@ std::vector<MatrixPoint> allocation_records(const ExpertAllocation& allocation,
   ranks.axes = "layer,module,expert";
   ranks.dtype = MatrixDType::I32;
   for (int64_t l = 0; l < layers; ++l) {
-    const auto& layer = allocation.ranks[static_cast<size_t>(l)];
     for (int64_t m = 0; m < n_modules; ++m) {
+      const auto& layer =
+          allocation.module_experts(static_cast<int>(l), modules[static_cast<size_t>(m)]);
       experts.i32.push_back(static_cast<int32_t>(layer.size()));
       for (int64_t e = 0; e < max_experts; ++e) {
         ranks.i32.push_back(e < static_cast<int64_t>(layer.size()) ? layer[static_cast<size_t>(e)]

@@ -25,6 +25,7 @@
 #include "core/train/lr_schedule.h"
 #include "core/train/model_builder.h"
 #include "core/train/train_records.h"
+#include "core/train/training_hooks.h"
 
 namespace apportion {
 namespace fs = std::filesystem;
@@ -53,6 +54,9 @@ struct Trainer::Impl {
   std::shared_ptr<const Tokenizer> tokenizer;
   std::unique_ptr<Batcher> batcher;
   std::unique_ptr<Batcher> eval_batcher;
+  std::unique_ptr<TrainingHooks> hooks;
+  /// GuiLoMo search with split "holdout": training examples held out for the GSVs only.
+  std::vector<Example> alpha_examples;
   std::vector<std::string> modules;  // module axis of the records
   std::string checkpoint_path;
   c10::Device device{c10::kCPU};
@@ -136,6 +140,29 @@ struct Trainer::Impl {
     } else {
       suite = make_task_suite(d);
     }
+    if (needs_holdout_split(*cfg)) split_holdout();
+  }
+
+  /// Moves a seeded share (allocation.guilomo.val_fraction) of the training examples into
+  /// alpha_examples: the GSVs learn on them and w never sees them.
+  void split_holdout() {
+    const auto n = static_cast<int64_t>(suite.train.size());
+    const auto held = static_cast<int64_t>(n * cfg->allocation.guilomo.val_fraction);
+    if (held < 1 || held >= n) {
+      throw ConfigError("allocation.guilomo.val_fraction: holds out " + std::to_string(held) +
+                        " of " + std::to_string(n) +
+                        " training examples; both splits need at least one (raise "
+                        "data.train_examples or change the fraction)");
+    }
+    auto order = sample_indices(n, static_cast<int>(n), cfg->data.seed ^ 0x5a17u, 0, 0, 1);
+    std::vector<Example> train;
+    for (int64_t i = 0; i < n; ++i) {
+      auto& ex = suite.train[static_cast<size_t>(order[static_cast<size_t>(i)])];
+      (i < n - held ? train : alpha_examples).push_back(std::move(ex));
+    }
+    suite.train = std::move(train);
+    log("info", "GuiLoMo holdout split: " + std::to_string(suite.train.size()) + " examples for w, " +
+                    std::to_string(alpha_examples.size()) + " for the GSVs");
   }
 
   RunStarted run_started() const {
@@ -144,9 +171,12 @@ struct Trainer::Impl {
     e.experiment_name = cfg->name.empty() ? "default" : cfg->name;
     e.run_name = opt->run_name.empty() ? e.experiment_name : opt->run_name;
     e.config_json = opt->config_json;
-    e.allocation_method = cfg->is_pretraining()             ? "pretrain"
-                          : cfg->adapters->method == "lora" ? "lora"
-                                                            : cfg->allocation.method;
+    e.allocation_method = cfg->is_pretraining() ? "pretrain"
+                          : built.supernet        ? "guilomo_search"
+                          : cfg->adapters->method == "lora" && cfg->allocation.method != "drlora" &&
+                                  cfg->allocation.method != "static_frequency"
+                              ? "lora"
+                              : cfg->allocation.method;
     e.seed = cfg->seed;
     e.device = cfg->train.device;
     e.tags["dtype"] = cfg->train.dtype;
@@ -166,38 +196,62 @@ struct Trainer::Impl {
     return e;
   }
 
-  /// One micro-batch forward + backward; returns (lm loss, balance loss) values.
-  std::pair<double, double> micro_step(int64_t step, int micro, int64_t* tokens) {
+  /// The training micro-batch `micro` of optimiser step `step` (a pure function of both).
+  Batch train_batch(int64_t step, int micro) const {
     const TrainConfig& t = cfg->train;
     const bool pretrain = cfg->is_pretraining();
     const int64_t n =
         pretrain ? static_cast<int64_t>(corpus.size()) : static_cast<int64_t>(suite.train.size());
     const auto indices = sample_indices(n, t.micro_batch_size, cfg->data.seed ^ cfg->seed, step,
                                         micro, t.grad_accum);
-    Batch batch;
     if (pretrain) {
       std::vector<const std::string*> rows;
       for (auto i : indices) rows.push_back(&corpus[static_cast<size_t>(i)]);
-      batch = batcher->make_text_batch(rows);
-    } else {
-      std::vector<const Example*> rows;
-      for (auto i : indices) rows.push_back(&suite.train[static_cast<size_t>(i)]);
-      batch = batcher->make_batch(rows);
+      return batcher->make_text_batch(rows);
     }
-    *tokens += batch.attention_mask.sum().item<int64_t>();
+    std::vector<const Example*> rows;
+    for (auto i : indices) rows.push_back(&suite.train[static_cast<size_t>(i)]);
+    return batcher->make_batch(rows);
+  }
+
+  /// GuiLoMo's upper-level micro-batch: from the held-out split ("holdout"), or another stream of
+  /// the training set ("alternate", the reference's odd batches).
+  Batch val_batch(int64_t step, int micro) const {
+    const TrainConfig& t = cfg->train;
+    const auto& pool = alpha_examples.empty() ? suite.train : alpha_examples;
+    const auto indices = sample_indices(static_cast<int64_t>(pool.size()), t.micro_batch_size,
+                                        (cfg->data.seed ^ cfg->seed) + 0x9e3779b9u, step, micro,
+                                        t.grad_accum);
+    std::vector<const Example*> rows;
+    for (auto i : indices) rows.push_back(&pool[static_cast<size_t>(i)]);
+    return batcher->make_batch(rows);
+  }
+
+  /// Forward + LM loss and the balance losses on a batch: {lm loss, balance loss (or undefined)}.
+  std::pair<torch::Tensor, torch::Tensor> losses_on(const Batch& batch) {
     auto logits = forward(batch);  // [B, T, V]
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}), batch.labels.to(device).reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnoreIndex));
-    torch::Tensor total = loss;
-    double aux_value = 0.0;
-    if (built.adapters) {
-      auto aux = built.adapters->balance_loss(cfg->adapters->balance);
-      if (aux.defined()) {
-        total = total + aux;
-        aux_value = aux.item<double>();
-      }
+    torch::Tensor aux;
+    if (built.adapters) aux = built.adapters->balance_loss(cfg->adapters->balance);
+    if (hooks) {
+      auto extra = hooks->extra_loss();
+      if (extra.defined()) aux = aux.defined() ? aux + extra : extra;
     }
+    return {loss, aux};
+  }
+
+  /// One micro-batch forward + backward; returns (lm loss, balance loss) values.
+  std::pair<double, double> micro_step(int64_t step, int micro, double lr, int64_t* tokens) {
+    const TrainConfig& t = cfg->train;
+    const Batch batch = train_batch(step, micro);
+    *tokens += batch.attention_mask.sum().item<int64_t>();
+    if (hooks) hooks->before_micro_step(step, micro, batch, lr);
+    auto [loss, aux] = losses_on(batch);
+    if (hooks) hooks->after_forward(batch);
+    torch::Tensor total = aux.defined() ? loss + aux : loss;
+    const double aux_value = aux.defined() ? aux.item<double>() : 0.0;
     const double loss_value = loss.item<double>();
     if (std::isfinite(loss_value)) (total / t.grad_accum).backward();
     return {loss_value, aux_value};
@@ -260,8 +314,10 @@ void Trainer::Impl::write_outputs(int64_t step) {
                         static_cast<int64_t>(fs::file_size(fs::path(out) / "model.safetensors"))});
     return;
   }
+  hooks->finish(step);
   std::map<std::string, at::Tensor> tensors;
   for (const auto& [name, t] : built.trainable) tensors[name] = t.detach();
+  for (const auto& [name, t] : built.upper_level) tensors[name] = t.detach();
   const fs::path path = fs::path(opt->run_dir) / "adapters.safetensors";
   save_safetensors(path.string(), tensors,
                    {{"format", "apportion-moe-lora"},
@@ -275,10 +331,15 @@ TrainResult Trainer::Impl::loop() {
   const TrainConfig& t = cfg->train;
   int64_t step = resumed_step;
   sink->on_run_started(run_started());
-  if (built.adapters) {
+  if (built.adapters && !built.supernet) {
     for (auto& m : allocation_records(built.allocation, modules, step)) sink->on_matrix(m);
   }
+  if (built.guilomo_allocation && cfg->allocation.guilomo.search_run.size()) {
+    sink->on_tag({"guilomo/search_run", cfg->allocation.guilomo.search_run});
+    sink->on_tag({"pipeline", "guilomo"});
+  }
   built.model->train();
+  hooks->before_training(step);
   const auto start = std::chrono::steady_clock::now();
   int64_t tokens_since_log = 0;
   auto log_clock = start;
@@ -298,7 +359,7 @@ TrainResult Trainer::Impl::loop() {
     const bool log_matrices =
         built.adapters && (step % t.log_matrices_every == 0 || step == t.steps);
     for (int micro = 0; micro < t.grad_accum; ++micro) {
-      const auto [loss, aux] = micro_step(step, micro, &tokens_since_log);
+      const auto [loss, aux] = micro_step(step, micro, lr, &tokens_since_log);
       loss_sum += loss;
       aux_sum += aux;
       if (!std::isfinite(loss)) {
@@ -315,13 +376,17 @@ TrainResult Trainer::Impl::loop() {
         }
       }
       if (built.adapters) built.adapters->clear_caches();
+      hooks->clear_caches();
       built.model->clear_router_cache();
     }
+    hooks->before_clip(step);
     std::vector<torch::Tensor> params;
     for (const auto& [name, p] : built.trainable) params.push_back(p);
     const double grad_norm =
         torch::nn::utils::clip_grad_norm_(params, t.max_grad_norm > 0 ? t.max_grad_norm : 1e30);
     optimizer->step();
+    hooks->after_optimizer_step(step, *optimizer);
+    if (log_matrices) hooks->records(step);
 
     const double loss = loss_sum / t.grad_accum;
     if (step % t.log_every == 0 || step == t.steps) {
@@ -379,6 +444,24 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
                   .betas({cfg.train.adam_beta1, cfg.train.adam_beta2})
                   .eps(cfg.train.adam_eps)
                   .weight_decay(cfg.train.weight_decay));
+  HookContext context;
+  context.cfg = &cfg;
+  context.built = &s.built;
+  context.sink = &sink;
+  context.optimizer = s.optimizer.get();
+  context.run_dir = options.run_dir;
+  context.train_batch = [&s](int64_t step, int micro) { return s.train_batch(step, micro); };
+  context.val_batch = [&s](int64_t step, int micro) { return s.val_batch(step, micro); };
+  context.loss = [&s](const Batch& batch) {
+    auto [loss, aux] = s.losses_on(batch);
+    return aux.defined() ? loss + aux : loss;
+  };
+  s.hooks = make_training_hooks(context);
+  if (options.resume && !s.hooks->resumable()) {
+    throw ConfigError("--resume: a " + cfg.allocation.method +
+                      " run keeps method state (GSV optimiser / rank-growth trackers) that the "
+                      "checkpoint does not hold yet; start the run again instead");
+  }
   if (options.resume) {
     // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
     s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer);

@@ -169,6 +169,107 @@ tokenize_bad_json)
   expect_code $? 2
   grep -q "bad/tokenizer.json: truncated JSON" "$WS/err" || fail "message: $(cat "$WS/err")"
   ;;
+method_presets)
+  # Each allocation method's demo preset (experiments/) trains through the CLI on the tiny
+  # backbones its pretraining presets write (shortened with --set; the configs are the real ones).
+  EXP=$(dirname "$(dirname "$DATA")")/../experiments
+  SHORT=(--threads 1 --progress json --set data.train_examples=160 --set data.eval_examples=24
+         --set train.eval_every=4 --set train.log_every=2 --set train.log_matrices_every=2
+         --set train.checkpoint_every=100 --set train.micro_batch_size=8)
+  for pre in pretrain-tiny pretrain-tiny-moe; do
+    "$APP" pretrain "$EXP/$pre.json" --db "$DB" --threads 1 --progress none --max-steps 3 \
+      --set data.train_examples=64 --set data.eval_examples=8 2>"$WS/err"
+    expect_code $? 0
+  done
+  [ -f "$WS/backbones/tiny-mixtral/model.safetensors" ] || fail "no tiny-mixtral backbone"
+  for preset in mola-2468 guilomo guilomo-budget drlora drlora-uniform drlora-static; do
+    "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --max-steps 8 \
+      --set allocation.guilomo.search_steps=4 --set allocation.drlora.interval=2 \
+      >"$WS/$preset.out" 2>"$WS/$preset.err"
+    code=$?
+    [ "$code" = 0 ] || fail "$preset: exit $code: $(tail -n 5 "$WS/$preset.err")"
+    tail -n 1 "$WS/$preset.out" | grep -q '"status":"FINISHED"' || fail "$preset: not FINISHED"
+    echo "ok: $preset"
+  done 2>/dev/null
+  # The GuiLoMo pipeline is two runs in one process: search (4 steps), then retrain (8 steps).
+  out=$WS/guilomo.out
+  [ "$(grep -c '"event":"started"' "$out")" = 2 ] || fail "guilomo: expected two started lines"
+  [ "$(grep -c '"event":"status"' "$out")" = 2 ] || fail "guilomo: expected two status lines"
+  search=$(grep '"event":"started"' "$out" | head -n 1 | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  retrain=$(grep '"event":"started"' "$out" | tail -n 1 | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  for f in guilomo_allocation.json expert.json rank.json; do
+    [ -f "$WS/runs/$search/$f" ] || fail "search run lacks $f"
+  done
+  grep -q '"model.layers.3.mlp.down_proj.expertlora_E_vector_0"' "$WS/runs/$search/rank.json" || fail "rank.json keys: $(head -c 300 "$WS/runs/$search/rank.json")"
+  "$APP" show "$search" --db "$DB" --json >"$WS/search.json"
+  grep -q '"guilomo/gsv_expert"' "$WS/search.json" || fail "search lacks GSV records"
+  grep -q '"guilomo/gsv_rank"' "$WS/search.json" || fail "search lacks rank GSV records"
+  grep -q "\"guilomo/retrain_run\": *\"$retrain\"" "$WS/search.json" || fail "search not linked to the retrain: $(grep -o '"guilomo/[a-z_]*": *"[^"]*"' "$WS/search.json")"
+  grep -q '"allocation_method": *"guilomo_search"' "$WS/search.json" || fail "search method"
+  "$APP" show "$retrain" --db "$DB" --json >"$WS/retrain.json"
+  grep -q "\"guilomo/search_run\": *\"$search\"" "$WS/retrain.json" || fail "retrain not linked to the search"
+  grep -q "runs/$search/guilomo_allocation.json" "$WS/retrain.json" || fail "retrain config does not name the allocation"
+  # DR-LoRA: rank records at the growth events; the budget is spent by the last event.
+  dr=$(head -n 1 "$WS/drlora.out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" show "$dr" --db "$DB" --json >"$WS/dr.json"
+  for k in drlora/rank drlora/frequency drlora/importance drlora/saliency; do
+    grep -q "\"$k\"" "$WS/dr.json" || fail "drlora lacks $k"
+  done
+  grep -q '"drlora/total_rank": *"128"' "$WS/dr.json" || fail "drlora: Σ rank is not the budget 4·4·8: $(grep -o '"drlora/[a-z_]*": *"[^"]*"' "$WS/dr.json")"
+  st=$(head -n 1 "$WS/drlora-static.out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" show "$st" --db "$DB" --json | grep -q '"drlora/total_rank": *"128"' || fail "static: Σ rank is not the budget"
+  ;;
+method_determinism)
+  # Same config, same seed, one thread: GuiLoMo's search and DR-LoRA give bit-identical adapters.
+  EXP=$(dirname "$(dirname "$DATA")")/../experiments
+  SHORT=(--threads 1 --progress json --set data.train_examples=96 --set data.eval_examples=8
+         --set train.eval_every=100 --set train.micro_batch_size=8 --max-steps 6)
+  "$APP" pretrain "$EXP/pretrain-tiny.json" --db "$DB" --threads 1 --progress none --max-steps 2 \
+    --set data.train_examples=32 --set data.eval_examples=8 2>/dev/null
+  "$APP" pretrain "$EXP/pretrain-tiny-moe.json" --db "$DB" --threads 1 --progress none --max-steps 2 \
+    --set data.train_examples=32 --set data.eval_examples=8 2>/dev/null
+  for preset in guilomo drlora drlora-static; do
+    for i in 1 2; do
+      "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --set allocation.guilomo.stage=search \
+        --set allocation.drlora.interval=2 >"$WS/$preset.$i" 2>"$WS/err"
+      expect_code $? 0
+      run=$(head -n 1 "$WS/$preset.$i" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+      cp "$WS/runs/$run/adapters.safetensors" "$WS/$preset.$i.safetensors"
+    done
+    cmp -s "$WS/$preset.1.safetensors" "$WS/$preset.2.safetensors" || fail "$preset: adapters differ between two identical runs"
+    echo "ok: $preset deterministic"
+  done
+  # …and a different seed changes them (the comparison can fail).
+  "$APP" train "$EXP/drlora.json" --db "$DB" "${SHORT[@]}" --set seed=7 --set allocation.drlora.interval=2 >"$WS/seed7" 2>/dev/null
+  run=$(head -n 1 "$WS/seed7" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  cmp -s "$WS/runs/$run/adapters.safetensors" "$WS/drlora.1.safetensors" && fail "seed 7 gave the same adapters"
+  ;;
+method_errors)
+  # Bad method input: clear messages naming the field or file, exit 2, no run row.
+  EXP=$(dirname "$(dirname "$DATA")")/../experiments
+  "$APP" train "$EXP/guilomo.json" --db "$DB" --set allocation.guilomo.architect_mode=third >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q 'allocation.guilomo.architect_mode: must be one of "first_order", "second_order", "reference"' "$WS/err" || fail "message: $(cat "$WS/err")"
+  "$APP" train "$EXP/drlora.json" --db "$DB" --set allocation.drlora.r_init=16 >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q "allocation.drlora.r_target: must be >= r_init (16)" "$WS/err" || fail "message: $(cat "$WS/err")"
+  "$APP" train "$EXP/guilomo.json" --db "$DB" --set allocation.guilomo.stage=retrain >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q "allocation.guilomo.allocation_file: stage \"retrain\" needs the allocation" "$WS/err" || fail "message: $(cat "$WS/err")"
+  "$APP" pretrain "$EXP/pretrain-tiny.json" --db "$DB" --threads 1 --progress none --max-steps 1 \
+    --set data.train_examples=16 --set data.eval_examples=4 2>/dev/null
+  mkdir -p "$WS/ref"
+  echo '{"model.layers.0.self_attn.q_proj": 9}' >"$WS/ref/expert.json"
+  echo '{}' >"$WS/ref/rank.json"
+  "$APP" train "$EXP/guilomo.json" --db "$DB" --set allocation.guilomo.stage=retrain \
+    --set "allocation.guilomo.allocation_file=$WS/ref" >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q "ref/expert.json" "$WS/err" || fail "message does not name expert.json: $(cat "$WS/err")"
+  "$APP" train "$EXP/drlora.json" --db "$DB" --set backbone.path=backbones/tiny-llama >/dev/null 2>"$WS/err"
+  expect_code $? 2
+  grep -q "sparse-MoE backbone" "$WS/err" || fail "dense backbone message: $(cat "$WS/err")"
+  [ "$("$APP" runs --db "$DB" | grep -c -E 'FAILED|RUNNING')" = 0 ] || fail "a bad method config left a run row"
+  ;;
 *)
   fail "unknown case $CASE" ;;
 esac

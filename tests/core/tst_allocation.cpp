@@ -4,6 +4,7 @@
 #include <QtTest/QtTest>
 
 #include "core/allocation/expert_allocation.h"
+#include "core/allocation/guilomo_readout.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 
@@ -134,6 +135,65 @@ class TestAllocation : public QObject {
     QCOMPARE(a.total_experts(), 3);
     QCOMPARE(a.ranks[2][0], 4);
     QCOMPARE(a.top_k[0], 1);
+  }
+
+  void perModuleRanksOverrideTheLayer() {
+    // GuiLoMo stage 2: layer 0's q_proj has experts {2, 3}, its down_proj {1, 1, 4}.
+    ModelShape s = shape(1);
+    GuiLoMoAllocation g;
+    g.top_k = 2;
+    g.modules = {{"model.layers.0.self_attn.q_proj", 0, "q_proj", 2, {2, 3, 8, 8}},
+                 {"model.layers.0.mlp.down_proj", 0, "down_proj", 3, {1, 1, 4, 8}}};
+    const ExpertAllocation a = expert_allocation_from_guilomo(g, s, {"q_proj", "down_proj"});
+    QCOMPARE(a.module_experts(0, "q_proj"), (std::vector<int>{2, 3}));
+    QCOMPARE(a.module_experts(0, "down_proj"), (std::vector<int>{1, 1, 4}));
+    QCOMPARE(a.top_k[0], 2);
+    // q: 5·128 + 2·64 = 768; down: 6·240 + 3·176 = 1440 + 528.
+    QCOMPARE(count_trainable_parameters(s, a, {"q_proj", "down_proj"}, true),
+             int64_t{768 + 1440 + 528});
+    // The same figure as the readout's own count (an independent implementation).
+    QCOMPARE(count_trainable_parameters(s, a, {"q_proj", "down_proj"}, true),
+             count_parameters(g, s, true));
+    // A target module the allocation lacks, and a layer beyond the model, are errors.
+    try {
+      expert_allocation_from_guilomo(g, s, {"q_proj", "k_proj"});
+      QFAIL("no error for a missing module");
+    } catch (const ConfigError& e) {
+      QVERIFY2(std::string(e.what()).find("no entry for k_proj of layer 0") != std::string::npos,
+               e.what());
+    }
+    g.modules[1].layer = 3;
+    QVERIFY_THROWS_EXCEPTION(ConfigError, expert_allocation_from_guilomo(g, s, {"q_proj"}));
+  }
+
+  void guilomoPlanIsTheSupernet() {
+    auto cfg = ExperimentConfig::from_json(nlohmann::json::parse(
+        R"({"backbone": {"path": "b"}, "adapters": {"method": "moe_lora", "top_k": 2}, "allocation": {"method": "guilomo", "guilomo": {"n_max": 6, "r_max": 3}}})"));
+    const auto a = plan_allocation(cfg, shape(2));
+    QCOMPARE(a.ranks[1], (std::vector<int>{3, 3, 3, 3, 3, 3}));
+    QCOMPARE(a.top_k[0], 2);
+  }
+
+  void drloraPlansTheRoutedExperts() {
+    ModelShape s = shape(2);
+    s.backbone_experts = {4, 4};
+    s.backbone_top_k = {2, 2};
+    auto cfg = ExperimentConfig::from_json(nlohmann::json::parse(
+        R"({"backbone": {"path": "b"}, "adapters": {"method": "lora", "target_modules": ["gate_proj"]}, "allocation": {"method": "drlora", "drlora": {"r_init": 2, "r_target": 6, "r_max": 20}}})"));
+    auto a = plan_allocation(cfg, s);
+    QCOMPARE(a.expert_ranks, (std::vector<std::vector<int>>{{20, 20, 20, 20}, {20, 20, 20, 20}}));
+    QCOMPARE(a.expert_active_ranks[1], (std::vector<int>{2, 2, 2, 2}));
+    QCOMPARE(a.expert_scaling_rank, 6);
+    cfg.allocation.method = "static_frequency";
+    a = plan_allocation(cfg, s);
+    QCOMPARE(a.expert_active_ranks[0], (std::vector<int>{6, 6, 6, 6}));  // until calibration
+    s.backbone_experts = {0, 0};
+    try {
+      plan_allocation(cfg, s);
+      QFAIL("no error on a dense backbone");
+    } catch (const ConfigError& e) {
+      QVERIFY2(std::string(e.what()).find("sparse-MoE backbone") != std::string::npos, e.what());
+    }
   }
 
   void shapeFromHfConfig() {

@@ -15,8 +15,23 @@ class TestConfig : public QObject {
  private:
   static std::string summary(const ExperimentConfig& c) {
     const auto& a = *c.adapters;
-    return "OK " + a.method + " " + c.allocation.method + " top_k=" + std::to_string(a.top_k) +
-           " r=" + std::to_string(a.r) + " steps=" + std::to_string(c.train.steps);
+    std::string s = "OK " + a.method + " " + c.allocation.method +
+                    " top_k=" + std::to_string(a.top_k) + " r=" + std::to_string(a.r) +
+                    " steps=" + std::to_string(c.train.steps);
+    if (c.allocation.method == "guilomo") {
+      const auto& g = c.allocation.guilomo;
+      s += " guilomo(stage=" + g.stage + " mode=" + g.architect_mode + " split=" + g.split +
+           " readout=" + g.readout + " scaling=" + g.scaling + " n_max=" +
+           std::to_string(g.n_max) + " r_max=" + std::to_string(g.r_max) +
+           " alpha_lr=" + nlohmann::json(g.alpha_lr).dump() + ")";
+    }
+    if (c.allocation.method == "drlora" || c.allocation.method == "static_frequency") {
+      const auto& d = c.allocation.drlora;
+      s += " drlora(r_init=" + std::to_string(d.r_init) + " r_target=" + std::to_string(d.r_target) +
+           " r_max=" + std::to_string(d.r_max) + " delta_r=" + std::to_string(d.delta_r) +
+           " interval=" + std::to_string(d.interval) + " saliency=" + d.saliency + ")";
+    }
+    return s;
   }
   static QString dataDir() {
     return qEnvironmentVariable("AP_TEST_DATA", QStringLiteral(AP_SOURCE_DIR "/tests/data")) +
@@ -110,6 +125,26 @@ class TestConfig : public QObject {
     QCOMPARE(c2.adapters->num_experts, 6);
     QCOMPARE(c2.adapters->balance.coef, 0.01);
     QCOMPARE(c2.seed, uint64_t{5});
+  }
+
+  void methodSectionsRoundTrip() {
+    nlohmann::json j = nlohmann::json::parse(
+        R"({"backbone": {"path": "b"}, "adapters": {"method": "moe_lora"}, "allocation": {"method": "guilomo", "guilomo": {"n_max": 6, "r_max": 4, "readout": "budget_matched", "budget_parameters": 12345, "hvp_same_noise": false, "allocation_file": "a.json"}}})");
+    const auto c = ExperimentConfig::from_json(j);
+    const auto c2 = ExperimentConfig::from_json(c.to_json());
+    QCOMPARE(c2.to_json().dump(), c.to_json().dump());
+    QCOMPARE(c2.allocation.guilomo.n_max, 6);
+    QCOMPARE(c2.allocation.guilomo.budget_parameters, uint64_t{12345});
+    QCOMPARE(c2.allocation.guilomo.hvp_same_noise, false);
+    QCOMPARE(QString::fromStdString(c2.allocation.guilomo.allocation_file), QStringLiteral("a.json"));
+    j["allocation"] = nlohmann::json::parse(
+        R"({"method": "drlora", "drlora": {"r_init": 1, "r_target": 4, "r_max": 16, "gamma": 0.25}})");
+    const auto d = ExperimentConfig::from_json(j);
+    const auto d2 = ExperimentConfig::from_json(d.to_json());
+    QCOMPARE(d2.to_json().dump(), d.to_json().dump());
+    QCOMPARE(d2.allocation.drlora.r_max, 16);
+    QCOMPARE(d2.allocation.drlora.gamma, 0.25);
+    QVERIFY(!d.to_json()["allocation"].contains("guilomo"));  // only the method's own section
   }
 
   void flattenGivesDottedParams() {

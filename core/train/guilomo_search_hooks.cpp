@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// GuiLoMo search hooks: architect step per micro-batch, supernet balance loss, GSV records,
+// search cost, and the readout written at the end (see guilomo_search_hooks.h).
+#include "core/train/guilomo_search_hooks.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "core/allocation/guilomo_allocation_io.h"
+#include "core/allocation/guilomo_readout.h"
+#include "core/common/clock.h"
+#include "core/common/error.h"
+#include "core/guilomo/bilevel.h"
+#include "core/guilomo/gsv_records.h"
+#include "core/train/model_builder.h"
+
+namespace apportion {
+namespace fs = std::filesystem;
+
+at::Tensor supernet_balance_loss(const BuiltModel& built, const BalanceConfig& balance, int top_k) {
+  if (!built.supernet || balance.coef == 0.0) return {};
+  torch::Tensor total;
+  auto add = [&total](const torch::Tensor& t) { total = total.defined() ? total + t : t; };
+  for (const auto& [layer, logits] : built.supernet->router_logits_by_layer()) {
+    if (balance.scope == "module") {
+      for (const auto& z : logits) add(balance_loss_term(z, top_k, balance.multiply_by_experts));
+    } else {
+      add(balance_loss_term(torch::cat(logits, /*dim=*/0), top_k, balance.multiply_by_experts));
+    }
+  }
+  return total.defined() ? total * balance.coef : total;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+GuiLoMoReadoutOptions readout_options(const ExperimentConfig& cfg) {
+  GuiLoMoReadoutOptions o;
+  o.n_max = cfg.allocation.guilomo.n_max;
+  o.r_max = cfg.allocation.guilomo.r_max;
+  o.top_k = cfg.adapters->top_k;
+  o.min_experts = 2;
+  return o;
+}
+
+ArchitectOptions architect_options(const GuiLoMoConfig& g) {
+  ArchitectOptions o;
+  o.mode = architect_mode_from_string(g.architect_mode);
+  o.lr = g.alpha_lr;
+  o.beta1 = g.alpha_beta1;
+  o.beta2 = g.alpha_beta2;
+  o.eps = g.alpha_eps;
+  o.weight_decay = g.alpha_weight_decay;
+  o.hvp_r = g.hvp_r;
+  o.hvp_same_noise = g.hvp_same_noise;
+  return o;
+}
+
+/// Forward/backward passes of one architect step (for the cost report).
+int architect_passes(ArchitectMode mode) {
+  switch (mode) {
+    case ArchitectMode::FirstOrder:
+      return 1;
+    default:
+      return 4;  // unrolled/virtual step, validation, w + Rv, w − Rv
+  }
+}
+
+class GuiLoMoSearchHooks : public TrainingHooks {
+ public:
+  explicit GuiLoMoSearchHooks(const HookContext& c) : ctx_(c), cfg_(*c.cfg), built_(*c.built) {
+    AP_CHECK(built_.supernet && ctx_.optimizer, "GuiLoMo search hooks need the supernet");
+    std::vector<torch::Tensor> w, alpha;
+    for (const auto& [name, t] : built_.trainable) w.push_back(t);
+    for (const auto& [name, t] : built_.upper_level) alpha.push_back(t);
+    architect_ = std::make_unique<BilevelArchitect>(w, alpha, *ctx_.optimizer,
+                                                    architect_options(cfg_.allocation.guilomo));
+  }
+
+  bool resumable() const override { return false; }
+
+  void before_training(int64_t first_step) override {
+    start_ = Clock::now();
+    records(first_step);
+    ctx_.sink->on_tag({"guilomo/architect_mode", cfg_.allocation.guilomo.architect_mode});
+    ctx_.sink->on_tag({"guilomo/split", cfg_.allocation.guilomo.split});
+  }
+
+  void before_micro_step(int64_t step, int micro, const Batch& batch, double lr) override {
+    const auto t0 = Clock::now();
+    const Batch val = ctx_.val_batch(step, micro);
+    const ArchitectStepResult r = architect_->step(
+        [&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
+    built_.supernet->clear_caches();
+    architect_s_ += seconds_since(t0);
+    val_loss_sum_ += r.val_loss;
+    ++architect_steps_;
+    lower_start_ = Clock::now();
+  }
+
+  at::Tensor extra_loss() override {
+    return supernet_balance_loss(built_, cfg_.adapters->balance, cfg_.adapters->top_k);
+  }
+
+  void before_clip(int64_t step) override {
+    lower_s_ += seconds_since(lower_start_);
+    const TrainConfig& t = cfg_.train;
+    if (step % t.log_every == 0 || step == t.steps) {
+      metric("guilomo/val_loss", step, val_loss_sum_ / std::max<int64_t>(1, architect_steps_));
+      metric("guilomo/architect_s", step, architect_s_);
+      metric("guilomo/lower_s", step, lower_s_);
+      if (lower_s_ > 0) metric("guilomo/search_cost_ratio", step, (architect_s_ + lower_s_) / lower_s_);
+      val_loss_sum_ = 0.0;
+      architect_steps_ = 0;
+    }
+  }
+
+  void records(int64_t step) override {
+    for (auto& p : gsv_records(built_.supernet->gsv_values(), readout_options(cfg_), step)) {
+      ctx_.sink->on_matrix(p);
+    }
+  }
+
+  void clear_caches() override { built_.supernet->clear_caches(); }
+
+  void finish(int64_t step) override;
+
+ private:
+  void metric(const std::string& key, int64_t step, double value) {
+    ctx_.sink->on_metric(MetricPoint{key, step, value, now_ms()});
+  }
+  GuiLoMoAllocation read_out() const;
+
+  HookContext ctx_;
+  const ExperimentConfig& cfg_;
+  BuiltModel& built_;
+  std::unique_ptr<BilevelArchitect> architect_;
+  Clock::time_point start_, lower_start_;
+  double architect_s_ = 0.0, lower_s_ = 0.0, val_loss_sum_ = 0.0;
+  int64_t architect_steps_ = 0;
+};
+
+GuiLoMoAllocation GuiLoMoSearchHooks::read_out() const {
+  const GuiLoMoConfig& g = cfg_.allocation.guilomo;
+  GuiLoMoAllocation found = read_allocation(built_.supernet->gsv_values(), readout_options(cfg_));
+  if (g.readout != "budget_matched") return found;
+  BudgetMatchOptions b;
+  b.max_rank = g.r_max;
+  b.with_router = true;
+  if (g.budget_parameters > 0) {
+    b.target_parameters = static_cast<int64_t>(g.budget_parameters);
+  } else {
+    AllocationBudget mola = budget_from(cfg_);
+    mola.method = "mola";
+    mola.preset = g.budget_preset;
+    mola.explicit_experts.clear();
+    mola.explicit_top_k.clear();
+    const ExpertAllocation m = AllocationStrategy::create("mola")->allocate(built_.shape, mola);
+    b.target_parameters =
+        count_trainable_parameters(built_.shape, m, cfg_.adapters->target_modules, true);
+  }
+  return budget_matched(found, built_.shape, b);
+}
+
+void GuiLoMoSearchHooks::finish(int64_t step) {
+  const GuiLoMoAllocation found = read_out();
+  const fs::path dir(ctx_.run_dir);
+  save_allocation(found, (dir / "guilomo_allocation.json").string());
+  save_reference_files(found, dir.string());
+  for (const char* name : {"guilomo_allocation.json", "expert.json", "rank.json"}) {
+    ctx_.sink->on_artifact(ArtifactWritten{"allocation", name, step,
+                                           static_cast<int64_t>(fs::file_size(dir / name))});
+  }
+  const int64_t params = count_parameters(found, built_.shape, /*with_router=*/true);
+  int64_t experts = 0, rank_sum = 0;
+  for (const auto& m : found.modules) {
+    experts += m.experts;
+    for (int r : m.used_ranks()) rank_sum += r;
+  }
+  metric("guilomo/found_params", step, static_cast<double>(params));
+  ctx_.sink->on_tag({"guilomo/found_params", std::to_string(params)});
+  ctx_.sink->on_tag({"guilomo/found_experts", std::to_string(experts)});
+  ctx_.sink->on_tag({"guilomo/found_rank_sum", std::to_string(rank_sum)});
+  ctx_.sink->on_tag({"guilomo/readout", cfg_.allocation.guilomo.readout});
+  ctx_.sink->on_tag({"guilomo/allocation_file", "guilomo_allocation.json"});
+  const ArchitectMode mode = architect_mode_from_string(cfg_.allocation.guilomo.architect_mode);
+  ctx_.sink->on_tag({"guilomo/passes_per_micro_batch", std::to_string(architect_passes(mode) + 1)});
+  if (lower_s_ > 0) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.2f", (architect_s_ + lower_s_) / lower_s_);
+    ctx_.sink->on_tag({"guilomo/search_cost_ratio", text});
+  }
+  ctx_.sink->on_log({"info", "GuiLoMo readout (" + cfg_.allocation.guilomo.readout + "): " +
+                                 std::to_string(experts) + " experts, rank sum " +
+                                 std::to_string(rank_sum) + ", " + std::to_string(params) +
+                                 " parameters; wrote guilomo_allocation.json, expert.json, "
+                                 "rank.json"});
+}
+
+}  // namespace
+
+std::unique_ptr<TrainingHooks> make_guilomo_search_hooks(const HookContext& context) {
+  return std::make_unique<GuiLoMoSearchHooks>(context);
+}
+
+}  // namespace apportion

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// TrainingHooks: what an allocation method adds to the ordinary training loop of trainer.cpp —
+// GuiLoMo's architect step and GSV records (guilomo_search_hooks.h), DR-LoRA's signals and
+// growth events and the static-frequency calibration (drlora_hooks.h). The loop calls them at
+// fixed points; the default does nothing (uniform, MoLA, plain LoRA, GuiLoMo retrain).
+//
+// Loop order per optimiser step s (1-based) and micro-batch m:
+//   before_micro_step(s, m, batch, lr) → forward → loss + extra_loss() → after_forward(batch)
+//   → backward … (all micro-batches) → before_clip(s) → clip → optimizer.step()
+//   → after_optimizer_step(s, optimizer) → records(s) at the matrix-logging interval
+// and once: before_training(first step) after the model and data are ready, finish(last step)
+// before the adapters are written.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include <ATen/Tensor.h>
+
+#include "core/config/experiment_config.h"
+#include "core/data/batcher.h"
+#include "core/events/event_sink.h"
+
+namespace torch::optim {
+class Optimizer;
+}  // namespace torch::optim
+
+namespace apportion {
+
+struct BuiltModel;
+
+/// What the trainer lends its hooks.
+struct HookContext {
+  const ExperimentConfig* cfg = nullptr;
+  BuiltModel* built = nullptr;
+  EventSink* sink = nullptr;
+  torch::optim::Optimizer* optimizer = nullptr;  ///< the w optimiser (adapters)
+  std::string run_dir;
+  /// The training micro-batch m of step s (what w trains on).
+  std::function<Batch(int64_t step, int micro)> train_batch;
+  /// The held-out micro-batch m of step s (GuiLoMo's upper level; see Trainer).
+  std::function<Batch(int64_t step, int micro)> val_batch;
+  /// Forward + LM loss + every balance loss on a batch, in the graph (fresh each call).
+  std::function<at::Tensor(const Batch&)> loss;
+};
+
+class TrainingHooks {
+ public:
+  virtual ~TrainingHooks() = default;
+  virtual void before_training(int64_t /*first_step*/) {}
+  virtual void before_micro_step(int64_t /*step*/,
+                                 int /*micro*/,
+                                 const Batch& /*batch*/,
+                                 double /*lr*/) {}
+  /// Extra loss terms of the forward just run (e.g. the supernet's balance loss), or undefined.
+  virtual at::Tensor extra_loss() { return {}; }
+  virtual void after_forward(const Batch& /*batch*/) {}
+  virtual void before_clip(int64_t /*step*/) {}
+  virtual void after_optimizer_step(int64_t /*step*/, torch::optim::Optimizer& /*optimizer*/) {}
+  virtual void records(int64_t /*step*/) {}
+  virtual void finish(int64_t /*step*/) {}
+  /// False when the run's method state is not in the checkpoint, so --resume must refuse it.
+  virtual bool resumable() const { return true; }
+  /// Forgets per-forward caches (called after every micro-batch).
+  virtual void clear_caches() {}
+};
+
+/// The hooks of cfg's allocation method (a no-op object for methods without any).
+std::unique_ptr<TrainingHooks> make_training_hooks(const HookContext& context);
+
+/// True for methods whose training loop needs the held-out α split (GuiLoMo search, holdout).
+bool needs_holdout_split(const ExperimentConfig& cfg);
+
+}  // namespace apportion
