@@ -5,10 +5,15 @@
 # task), trainable parameters, wall time and the allocation it found or used. Standard library
 # only (sqlite3), so it runs wherever the workspace is. Usage: make_results.py DB [OUT.md]
 import json
+import re
 import sqlite3
 import struct
 import sys
 from datetime import datetime, timezone
+
+
+# Run names of seed repeats: NAME-s1, NAME-s2 (a pipeline adds " (search)" / " (retrain)").
+SEED_REPEAT = re.compile(r"-s\d+(?= \(|$)")
 
 
 def newest_runs(db):
@@ -50,6 +55,33 @@ def newest_matrix(db, run_id, key):
     return shape, list(struct.unpack("<%d%s" % (n, fmt), row[2]))
 
 
+def oldest_and_newest_matrix(db, run_id, key):
+    rows = db.execute("SELECT shape, dtype, blob FROM matrices WHERE run_id = ? AND key = ? "
+                      "ORDER BY step", (run_id, key)).fetchall()
+    if len(rows) < 2:
+        return None
+    def decode(row):
+        n = 1
+        for s in json.loads(row[0]):
+            n *= s
+        return struct.unpack("<%d%s" % (n, {"f32": "f", "i32": "i"}[row[1]]), row[2])
+    return decode(rows[0]), decode(rows[-1])
+
+
+def search_movement(db, run_id):
+    """How much a GuiLoMo search moved the argmax readout away from its random start."""
+    e = oldest_and_newest_matrix(db, run_id, "alloc/experts")
+    r = oldest_and_newest_matrix(db, run_id, "alloc/rank")
+    if e is None or r is None:
+        return ""
+    moved_e = sum(a != b for a, b in zip(*e) if a >= 0)
+    cells_e = sum(1 for a in e[0] if a >= 0)
+    pairs = [(a, b) for a, b in zip(*r) if a > 0 and b > 0]
+    moved_r = sum(a != b for a, b in pairs)
+    return "; moved from the random start: %d of %d expert counts, %d of %d ranks" % (
+        moved_e, cells_e, moved_r, len(pairs))
+
+
 def allocation_text(db, run_id, method):
     """A short description of the allocation a run used or found."""
     if method in ("drlora", "static_frequency"):
@@ -80,7 +112,32 @@ def allocation_text(db, run_id, method):
             cells = [x for x in rv[l * modules * e:(l + 1) * modules * e] if x > 0]
             ranks.append(sum(cells) / len(cells) if cells else 0)
         text += "; mean rank by layer: " + "-".join("%.1f" % x for x in ranks)
+    if method == "guilomo_search":
+        text += search_movement(db, run_id)
     return text
+
+
+def seed_table(db):
+    """Mean and spread of the final eval accuracy over the seed repeats (runs NAME, NAME-s1, …;
+    a pipeline's retrain run stands for it)."""
+    groups = {}
+    for run_id, name, method, start, end, cfg in newest_runs(db):
+        if method in ("pretrain", "guilomo_search"):
+            continue
+        base = SEED_REPEAT.sub("", name.replace(" (retrain)", ""))
+        acc = latest(db, run_id, "eval/acc")
+        if acc is not None:
+            groups.setdefault(base, []).append(acc)
+    rows = ["", "## Seed repeats", "",
+            "Final eval accuracy over seeds 0, 1, 2 (adapter init and data order; the backbone "
+            "and the data are fixed).", "",
+            "| preset | runs | mean acc | min | max |", "| --- | --- | --- | --- | --- |"]
+    for base, accs in groups.items():
+        if len(accs) < 2:
+            continue
+        rows.append("| %s | %d | %.3f | %.3f | %.3f |" %
+                    (base, len(accs), sum(accs) / len(accs), min(accs), max(accs)))
+    return rows if len(rows) > 6 else []
 
 
 def main():
@@ -97,7 +154,7 @@ def main():
     out.append("| run | method | eval acc | per task | trainable params | wall s | allocation |")
     out.append("| --- | --- | --- | --- | --- | --- | --- |")
     for run_id, name, method, start, end, cfg in newest_runs(db):
-        if method == "pretrain":
+        if method == "pretrain" or SEED_REPEAT.search(name):
             continue
         t = tags(db, run_id)
         acc = latest(db, run_id, "eval/acc")
@@ -108,6 +165,7 @@ def main():
         out.append("| %s | %s | %s | %s | %s | %.0f | %s |" % (
             name, method, "%.3f" % acc if acc is not None else "–", task_text, params, wall,
             allocation_text(db, run_id, method)))
+    out += seed_table(db)
     text = "\n".join(out) + "\n"
     # Hand-written findings below "## Findings" in an existing file survive a re-run.
     if len(sys.argv) > 2:

@@ -3,28 +3,38 @@
 # Re-runs every method preset on the tiny backbones (dense and sparse-MoE) into one workspace and
 # writes the results table to experiments/RESULTS.md. Pretrains the backbones first when the
 # workspace lacks them. Also runs the GuiLoMo search alone on single tasks, to see whether the
-# found allocations differ across tasks. Usage: experiments/run_all.sh [WORKSPACE_DIR]
+# found allocations differ across tasks, and repeats the key comparisons with seeds 1 and 2.
+# Usage: experiments/run_all.sh [WORKSPACE_DIR]
 # (default: results-workspace/ in the repository; build first with packaging/build.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ws=${1:-$root/results-workspace}
 db=$ws/workspace.sqlite
 bin=${AP_BUILD_DIR:-$root/build}/bin
+threads=${AP_THREADS:+--threads $AP_THREADS}  # e.g. AP_THREADS=1 for one core per run
 mkdir -p "$ws"
 [ -f "$ws/backbones/tiny-llama/model.safetensors" ] ||
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny.json" --db "$db" --progress none
+  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny.json" --db "$db" --progress none $threads
 [ -f "$ws/backbones/tiny-mixtral/model.safetensors" ] ||
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny-moe.json" --db "$db" --progress none
+  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny-moe.json" --db "$db" --progress none $threads
 for preset in lora moe-uniform mola-2468 mola-8642 guilomo guilomo-budget \
               drlora-uniform drlora-static drlora; do
   echo "== $preset"
-  "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset" \
+  "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset" $threads \
     --progress none
+done
+# Seed repeats of the comparisons the findings rest on (seed 0 is the run above).
+for seed in 1 2; do
+  for preset in moe-uniform mola-2468 mola-8642 guilomo drlora-uniform drlora-static drlora; do
+    echo "== $preset, seed $seed"
+    "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset-s$seed" \
+      --set seed=$seed $threads --progress none
+  done
 done
 for task in lookup arithmetic facts; do
   echo "== guilomo search on $task only"
   "$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" \
-    --name "guilomo-search-$task" --progress none \
+    --name "guilomo-search-$task" --progress none $threads \
     --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]" --max-steps 100
 done
 python3 "$root/experiments/make_results.py" "$db" "$root/experiments/RESULTS.md"

@@ -87,7 +87,6 @@ int exit_code_for(RunStatus status) {
   }
 }
 
-
 /// A GuiLoMo pipeline config split into its two stages (METHODS.md §3.1): the search (stage 1,
 /// allocation.guilomo.search_steps steps) and the retrain template (stage 2; the allocation
 /// file and the search link are filled in once the search has run). Stage 2 uses the
@@ -198,7 +197,8 @@ int run_train(const TrainArgs& args) {
   // GuiLoMo pipeline: the search, then the retrain with what it found, as two linked runs.
   const std::string base = args.name.empty() ? p.cfg.name : args.name;
   const Prepared& search = pipeline->first;
-  const int search_code = run_one(search, args, *store, db_abs, json_mode, base + " (search)", stop);
+  const int search_code =
+      run_one(search, args, *store, db_abs, json_mode, base + " (search)", stop);
   if (search_code != kExitFinished) return search_code;
   Prepared retrain;
   try {
@@ -215,8 +215,8 @@ int run_train(const TrainArgs& args) {
   }
   store->set_tag(search.run_id, "pipeline", "guilomo");
   if (!json_mode) {
-    std::cerr << "GuiLoMo search " << search.run_id << " done; retraining with its allocation as run "
-              << retrain.run_id << std::endl;
+    std::cerr << "GuiLoMo search " << search.run_id
+              << " done; retraining with its allocation as run " << retrain.run_id << std::endl;
   }
   const int code = run_one(retrain, args, *store, db_abs, json_mode, base + " (retrain)", stop);
   if (code != kExitUsage) store->set_tag(search.run_id, "guilomo/retrain_run", retrain.run_id);

@@ -4,15 +4,18 @@
 //
 //   apportion-gui [WORKSPACE.sqlite] [--experiments DIR] [--apportion PATH]
 //                 [--screenshot FILE.png [--screenshot-delay MS] [--compare | --new-run]]
+//                 [--run ID-PREFIX [--run-tab N]]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QPixmap>
+#include <QTabWidget>
 #include <QTimer>
 #include <QWidget>
 
 #include "app/gui/app_paths.h"
 #include "app/gui/main_window.h"
+#include "ui/widgets/run_view.h"
 
 int main(int argc, char* argv[]) {
   QApplication app(argc, argv);
@@ -44,7 +47,16 @@ int main(int argc, char* argv[]) {
                                    QStringLiteral("Show the compare view of the first two runs."));
   const QCommandLineOption newRun(QStringLiteral("new-run"),
                                   QStringLiteral("Open the new-run dialog (screenshots it)."));
-  parser.addOptions({experiments, apportionExe, screenshot, delay, compare, newRun});
+  const QCommandLineOption runOption(
+      QStringLiteral("run"),
+      QStringLiteral("Select the run whose id starts with ID (--compare: ID,ID)."),
+      QStringLiteral("ID"));
+  const QCommandLineOption runTab(
+      QStringLiteral("run-tab"),
+      QStringLiteral("Run view tab to show: 0 curves, 1 allocation, 2 log, 3 config."),
+      QStringLiteral("N"), QStringLiteral("0"));
+  parser.addOptions(
+      {experiments, apportionExe, screenshot, delay, compare, newRun, runOption, runTab});
   parser.process(app);
 
   const apportion::AppPaths paths =
@@ -58,9 +70,11 @@ int main(int argc, char* argv[]) {
   window.show();
 
   if (parser.isSet(compare))
-    window.showCompareOfFirstTwo();
-  else
+    window.showCompareOfFirstTwo(
+        parser.value(runOption).split(QLatin1Char(','), Qt::SkipEmptyParts));
+  else if (!parser.isSet(runOption) || !window.selectRunById(parser.value(runOption)))
     window.selectFirstFinishedRun();
+  window.runView()->tabs()->setCurrentIndex(parser.value(runTab).toInt());
   QWidget* dialog = parser.isSet(newRun) ? window.openNewRunDialog() : nullptr;
 
   if (parser.isSet(screenshot)) {

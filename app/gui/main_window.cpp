@@ -107,6 +107,10 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   connect(m_runView, &ui::RunView::stopRequested, this, [this](const QString& id) {
     if (m_launcher) m_launcher->stop(id);
   });
+  connect(m_runView, &ui::RunView::runLinkActivated, this, [this](const QString& id) {
+    m_filter->clear();  // the linked run may be filtered out
+    selectRun(id);
+  });
 
   resize(1400, 900);
   if (!kGeometry.value().isEmpty()) restoreGeometry(kGeometry.value());
@@ -279,6 +283,18 @@ void MainWindow::onCompareSelected() {
   m_tabs->setCurrentWidget(m_compareView);
 }
 
+bool MainWindow::selectRunById(const QString& idPrefix) {
+  for (int row = 0; row < m_model->rowCount(); ++row) {
+    const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+    if (!idPrefix.isEmpty() && id.startsWith(idPrefix)) {
+      selectRun(id);
+      m_tabs->setCurrentWidget(m_runView);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool MainWindow::selectFirstFinishedRun() {
   // Prefer a finished LoRA-MoE run (it has routing data to show), then any finished run.
   for (const bool needRouter : {true, false}) {
@@ -296,8 +312,14 @@ bool MainWindow::selectFirstFinishedRun() {
   return true;
 }
 
-bool MainWindow::showCompareOfFirstTwo() {
+bool MainWindow::showCompareOfFirstTwo(const QStringList& idPrefixes) {
   QStringList ids;
+  for (const QString& prefix : idPrefixes)
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+      const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+      if (!prefix.isEmpty() && id.startsWith(prefix) && !ids.contains(id) && ids.size() < 2)
+        ids << id;
+    }
   for (int row = 0; row < m_model->rowCount() && ids.size() < 2; ++row)
     if (m_model->runAt(row)->status == RunStatus::Finished)
       ids << QString::fromStdString(m_model->runAt(row)->run_id);

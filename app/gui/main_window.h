@@ -44,8 +44,11 @@ class MainWindow : public QMainWindow {
   bool openLastWorkspace();
   /// Selects the newest FINISHED run (else the newest run); false when there is none.
   bool selectFirstFinishedRun();
-  /// Selects the two newest finished runs and shows the compare tab.
-  bool showCompareOfFirstTwo();
+  /// Selects the two newest finished runs (or first the runs whose ids start with the given
+  /// prefixes) and shows the compare tab.
+  bool showCompareOfFirstTwo(const QStringList& idPrefixes = {});
+  /// Selects the run whose id starts with `idPrefix` (screenshots, pipeline links); false if none.
+  bool selectRunById(const QString& idPrefix);
   /// Opens the new-run dialog (non-modal); returns it (for screenshots).
   QWidget* openNewRunDialog();
 

@@ -39,7 +39,8 @@ QString signalName(int sig) {
 
 struct RunLauncher::Child {
   QString key;
-  QString runId;
+  QString runId;               ///< the current run (a pipeline's runs follow one another)
+  QStringList finishedRunIds;  ///< earlier runs of a pipeline child, already reported
   QString configPath;
   QProcess* process = nullptr;
   QByteArray stdoutBuffer;
@@ -96,9 +97,19 @@ QString RunLauncher::launch(const QString& configPath, const QStringList& extraA
 RunLauncher::Child* RunLauncher::find(const QString& runIdOrKey) const {
   const auto it = m_children.find(runIdOrKey);
   if (it != m_children.end()) return it->second.get();
+  if (runIdOrKey.isEmpty()) return nullptr;
   for (const auto& [key, child] : m_children)
-    if (!runIdOrKey.isEmpty() && child->runId == runIdOrKey) return child.get();
+    if (child->runId == runIdOrKey) return child.get();
+  for (const auto& [key, child] : m_children)
+    if (child->finishedRunIds.contains(runIdOrKey)) return child.get();
   return nullptr;
+}
+
+RunLauncher::Child* RunLauncher::findCurrent(const QString& runIdOrKey) const {
+  Child* child = find(runIdOrKey);
+  // An earlier run of a pipeline child has ended even though its process goes on.
+  if (child && child->finishedRunIds.contains(runIdOrKey)) return nullptr;
+  return child;
 }
 
 QString RunLauncher::nameOf(const Child* child) const {
@@ -106,7 +117,7 @@ QString RunLauncher::nameOf(const Child* child) const {
 }
 
 bool RunLauncher::stop(const QString& runIdOrKey) {
-  Child* child = find(runIdOrKey);
+  Child* child = findCurrent(runIdOrKey);
   if (!child || !child->active || !child->process) return false;
   appendLog(child, QStringLiteral("[launcher] stop requested (SIGTERM)\n"));
   child->process->terminate();
@@ -135,7 +146,7 @@ bool RunLauncher::waitForAll(int msecs) {
 }
 
 bool RunLauncher::isActive(const QString& runId) const {
-  const Child* child = find(runId);
+  const Child* child = findCurrent(runId);
   return child && child->active;
 }
 
@@ -199,9 +210,13 @@ void RunLauncher::handleLine(Child* child, const QByteArray& raw) {
     child->runId = lineRun;
     Q_EMIT runStarted(child->runId);
   } else if (!lineRun.isEmpty() && lineRun != child->runId) {
-    appendLog(child,
-              QStringLiteral("[launcher] warning: line for another run %1 ignored\n").arg(lineRun));
-    return;
+    if (!child->status || child->finishedRunIds.contains(lineRun)) {
+      appendLog(
+          child,
+          QStringLiteral("[launcher] warning: line for another run %1 ignored\n").arg(lineRun));
+      return;
+    }
+    switchToNextRun(child, lineRun);  // a pipeline: the current run ended, the next one began
   }
   if (parsed->event == "committed") {
     Q_EMIT runUpdated(child->runId, parsed->step);
@@ -211,6 +226,19 @@ void RunLauncher::handleLine(Child* child, const QByteArray& raw) {
     child->status = *parsed;
   }
   // "started" is handled above; unknown events are ignored (the protocol may grow).
+}
+
+void RunLauncher::switchToNextRun(Child* child, const QString& nextRunId) {
+  const QString previous = child->runId;
+  const QString status = QString::fromStdString(child->status->status);
+  const QString message = QString::fromStdString(child->status->message);
+  appendLog(child, QStringLiteral("[launcher] run %1 ended: %2; the process goes on with run %3\n")
+                       .arg(previous, status, nextRunId));
+  child->finishedRunIds << previous;
+  child->status.reset();
+  child->runId = nextRunId;
+  Q_EMIT runFinished(previous, status, message);
+  Q_EMIT runStarted(nextRunId);
 }
 
 void RunLauncher::onErrorOccurred(Child* child, QProcess::ProcessError error) {

@@ -3,7 +3,9 @@
 // QProcess per run, parses its stdout protocol lines (core/events/progress_line.h), keeps each
 // run's stderr for the log panel, stops runs with SIGTERM, and records a crashed run (no status
 // line, death by signal) as FAILED with the exit details in tags: the only store write the GUI
-// makes (DESIGN §6 rule 6).
+// makes (DESIGN §6 rule 6). One child may create several runs in sequence (a GuiLoMo pipeline:
+// search, then retrain): a line for a new run id after the current run's status line finishes
+// that run and makes the new one current.
 #pragma once
 
 #include <map>
@@ -32,7 +34,8 @@ class RunLauncher : public QObject {
 
   /// Starts a run; returns a launch key ("launch-N") that names it until its run id is known.
   QString launch(const QString& configPath, const QStringList& extraArgs = {});
-  /// SIGTERM to a launched run (by run id or launch key); false when not running.
+  /// SIGTERM to a launched run (by run id or launch key; a pipeline's key or any of its runs'
+  /// ids stops the run now current); false when not running or that run has ended.
   bool stop(const QString& runIdOrKey);
   /// SIGTERM to every active run.
   void stopAll();
@@ -66,9 +69,12 @@ class RunLauncher : public QObject {
   void onFinished(Child* child, int exitCode, QProcess::ExitStatus status);
   void onErrorOccurred(Child* child, QProcess::ProcessError error);
   void handleLine(Child* child, const QByteArray& line);
+  void switchToNextRun(Child* child, const QString& nextRunId);
   void appendLog(Child* child, const QString& text);
   void recordCrash(Child* child, const QString& message, int exitCode, bool bySignal);
   Child* find(const QString& runIdOrKey) const;
+  /// find(), but null for a pipeline's earlier (ended) run.
+  Child* findCurrent(const QString& runIdOrKey) const;
   QString nameOf(const Child* child) const;
 
   QString m_exe;

@@ -246,10 +246,9 @@ AdapterSet inject_adapters(TransformerLM& model,
       a.lora = std::make_shared<LoraAdapterImpl>(din, dout, o);
       slot.linear->set_adapter(a.lora);
     } else if (moe) {
-      a.moe = std::make_shared<MoeLoraAdapterImpl>(din, dout,
-                                                   allocation.module_experts(slot.layer, slot.module),
-                                                   allocation.top_k[slot.layer], cfg.lora_alpha,
-                                                   cfg.lora_dropout);
+      a.moe = std::make_shared<MoeLoraAdapterImpl>(
+          din, dout, allocation.module_experts(slot.layer, slot.module),
+          allocation.top_k[slot.layer], cfg.lora_alpha, cfg.lora_dropout);
       slot.linear->set_adapter(a.moe);
     } else {
       a.lora =

@@ -26,11 +26,12 @@ class RoutedExpertRankAllocation : public AllocationStrategy {
                               : 0;
       any_moe = any_moe || experts > 0;
       a.expert_ranks.emplace_back(static_cast<size_t>(experts), budget.drlora_r_max);
-      a.expert_active_ranks.emplace_back(
-          static_cast<size_t>(experts), grows_ ? budget.drlora_r_init : budget.drlora_r_target);
+      a.expert_active_ranks.emplace_back(static_cast<size_t>(experts),
+                                         grows_ ? budget.drlora_r_init : budget.drlora_r_target);
     }
     if (!any_moe) {
-      throw ConfigError(std::string("allocation.method: ") + (grows_ ? "drlora" : "static_frequency") +
+      throw ConfigError(std::string("allocation.method: ") +
+                        (grows_ ? "drlora" : "static_frequency") +
                         " adapts the routed experts of a sparse-MoE backbone (Mixtral, OLMoE, "
                         "Qwen2-MoE) and this backbone is dense; pretrain "
                         "experiments/pretrain-tiny-moe.json or use uniform/mola/guilomo");

@@ -47,11 +47,11 @@ struct AllocationBudget {
   int num_experts = 4;                ///< uniform count
   int top_k = 2;
   int rank = 8;
-  int guilomo_n_max = 8;   ///< guilomo: supernet experts per module
-  int guilomo_r_max = 8;   ///< guilomo: supernet rank per expert
-  int drlora_r_init = 2;   ///< drlora: starting active rank of every routed expert
-  int drlora_r_target = 8; ///< drlora / static_frequency: mean rank (scaling denominator)
-  int drlora_r_max = 32;   ///< drlora / static_frequency: allocated rank of every routed expert
+  int guilomo_n_max = 8;    ///< guilomo: supernet experts per module
+  int guilomo_r_max = 8;    ///< guilomo: supernet rank per expert
+  int drlora_r_init = 2;    ///< drlora: starting active rank of every routed expert
+  int drlora_r_target = 8;  ///< drlora / static_frequency: mean rank (scaling denominator)
+  int drlora_r_max = 32;    ///< drlora / static_frequency: allocated rank of every routed expert
 };
 
 /// Result: per layer, the ranks of its experts (the expert count is ranks[l].size()).

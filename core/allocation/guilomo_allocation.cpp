@@ -43,10 +43,10 @@ ExpertAllocation expert_allocation_from_guilomo(const GuiLoMoAllocation& allocat
     if (m.layer < 0 || static_cast<size_t>(m.layer) >= layers) {
       throw ConfigError("GuiLoMo allocation: module " + m.path + " is in layer " +
                         std::to_string(m.layer) + " but the backbone has " +
-                        std::to_string(layers) + " layers; the allocation belongs to another model");
+                        std::to_string(layers) +
+                        " layers; the allocation belongs to another model");
     }
-    if (std::find(target_modules.begin(), target_modules.end(), m.module) ==
-        target_modules.end()) {
+    if (std::find(target_modules.begin(), target_modules.end(), m.module) == target_modules.end()) {
       continue;  // searched but not adapted in this run
     }
     const auto used = m.used_ranks();
@@ -57,8 +57,8 @@ ExpertAllocation expert_allocation_from_guilomo(const GuiLoMoAllocation& allocat
     }
     for (size_t i = 0; i < used.size(); ++i) {
       if (used[i] < 1) {
-        throw ConfigError("GuiLoMo allocation: module " + m.path + ", expert " +
-                          std::to_string(i) + " has no rank (" + std::to_string(used[i]) +
+        throw ConfigError("GuiLoMo allocation: module " + m.path + ", expert " + std::to_string(i) +
+                          " has no rank (" + std::to_string(used[i]) +
                           "); every used expert needs a rank in 1..r_max");
       }
     }

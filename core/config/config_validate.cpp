@@ -18,12 +18,7 @@ const std::vector<std::string> kKnownModules = {"q_proj",    "k_proj",  "v_proj"
                                                 "gate_proj", "up_proj", "down_proj"};
 
 void require(bool ok, const std::string& path, const std::string& message) {
-  if (!ok) config_fail(path, message);
-}
-
-template <typename T>
-std::string got(const T& value) {
-  return ", got " + nlohmann::json(value).dump();
+  config_require(ok, path, message);
 }
 
 void validate_adapters(const AdapterConfig& a, const AllocationConfig& alloc) {
@@ -175,7 +170,8 @@ void ExperimentConfig::validate() const {
             "sparse-MoE backbones have a router to train");
   }
   validate_allocation(allocation, adapters.has_value());
-  if (adapters && allocation.method == "guilomo") validate_guilomo_config(allocation.guilomo, *this);
+  if (adapters && allocation.method == "guilomo")
+    validate_guilomo_config(allocation.guilomo, *this);
   if (adapters && (allocation.method == "drlora" || allocation.method == "static_frequency")) {
     validate_drlora_config(allocation.drlora);
   }

@@ -165,7 +165,8 @@ nlohmann::json ExperimentConfig::to_json() const {
                        {"preset", allocation.preset},
                        {"experts_per_layer", allocation.experts_per_layer},
                        {"top_k_per_layer", allocation.top_k_per_layer}};
-    if (allocation.method == "guilomo") j["allocation"]["guilomo"] = guilomo_config_to_json(allocation.guilomo);
+    if (allocation.method == "guilomo")
+      j["allocation"]["guilomo"] = guilomo_config_to_json(allocation.guilomo);
     if (allocation.method == "drlora" || allocation.method == "static_frequency") {
       j["allocation"]["drlora"] = drlora_config_to_json(allocation.drlora);
     }

@@ -59,27 +59,27 @@ struct GuiLoMoConfig {
   /// "pipeline" (search, then retrain with the found allocation: two linked runs), "search"
   /// (stage 1 only) or "retrain" (stage 2 only, from allocation_file).
   std::string stage = "pipeline";
-  int n_max = 8;                           ///< expert slots per module in the supernet
-  int r_max = 8;                           ///< rank slots per expert in the supernet
-  int search_steps = 0;                    ///< optimiser steps of the search; 0 = train.steps
+  int n_max = 8;                                ///< expert slots per module in the supernet
+  int r_max = 8;                                ///< rank slots per expert in the supernet
+  int search_steps = 0;                         ///< optimiser steps of the search; 0 = train.steps
   std::string architect_mode = "second_order";  ///< "first_order", "second_order", "reference"
   /// Data of the upper level: "holdout" (val_fraction of the training examples are held out
   /// for the GSVs; w never sees them) or "alternate" (the reference: alternate mini-batches of
   /// the same training set).
   std::string split = "holdout";
-  double val_fraction = 0.2;    ///< holdout: share of the training examples held out
-  double alpha_lr = 3e-3;       ///< GSV AdamW (METHODS.md §3.3)
-  double alpha_beta1 = 0.5;     ///<
-  double alpha_beta2 = 0.999;   ///<
-  double alpha_eps = 1e-8;      ///<
+  double val_fraction = 0.2;        ///< holdout: share of the training examples held out
+  double alpha_lr = 3e-3;           ///< GSV AdamW (METHODS.md §3.3)
+  double alpha_beta1 = 0.5;         ///<
+  double alpha_beta2 = 0.999;       ///<
+  double alpha_eps = 1e-8;          ///<
   double alpha_weight_decay = 0.0;  ///<
-  double hvp_r = 0.01;          ///< R = hvp_r / ‖v‖ of the finite-difference HVP
-  bool hvp_same_noise = true;   ///< second_order: the w ± Rv passes replay the dropout masks
-  double init_std = 0.02;       ///< stage-1 A, B ~ N(0, init_std)
+  double hvp_r = 0.01;              ///< R = hvp_r / ‖v‖ of the finite-difference HVP
+  bool hvp_same_noise = true;       ///< second_order: the w ± Rv passes replay the dropout masks
+  double init_std = 0.02;           ///< stage-1 A, B ~ N(0, init_std)
   /// "argmax" (N = max(2, argmax + 1), r = argmax + 1) or "budget_matched" (ranks rescaled to
   /// a trainable-parameter target, our design).
   std::string readout = "argmax";
-  std::string budget_preset;    ///< budget_matched: match this MoLA preset's parameter count
+  std::string budget_preset;       ///< budget_matched: match this MoLA preset's parameter count
   uint64_t budget_parameters = 0;  ///< budget_matched: explicit target (wins over the preset)
   /// Stage-2 scaling: "per_expert" (α / r_i) or "reference" (α / rank of the module's last
   /// expert for all its experts, METHODS.md §3.6).
@@ -92,18 +92,18 @@ struct GuiLoMoConfig {
 
 /// DR-LoRA (METHODS.md §4.4) and its static-frequency baseline. JSON: allocation.drlora.
 struct DrLoraConfig {
-  int r_init = 2;        ///< starting active rank of every expert
-  int r_target = 8;      ///< mean rank per expert at the end: budget L·N·r_target
-  int r_max = 32;        ///< allocated rank; no expert grows beyond
-  int delta_r = 2;       ///< rank added per growth
-  int interval = 100;    ///< optimiser steps between growth events
-  double t_warm = 0.05;  ///< growth window start (share of train.steps)
-  double t_stop = 0.70;  ///< growth window end
-  double beta_f = 0.9;   ///< routing-frequency EMA decay
-  double beta_g = 0.85;  ///< rank-importance EMA decay
-  double gamma = 0.5;    ///< weight of the frequency in the saliency
+  int r_init = 2;                      ///< starting active rank of every expert
+  int r_target = 8;                    ///< mean rank per expert at the end: budget L·N·r_target
+  int r_max = 32;                      ///< allocated rank; no expert grows beyond
+  int delta_r = 2;                     ///< rank added per growth
+  int interval = 100;                  ///< optimiser steps between growth events
+  double t_warm = 0.05;                ///< growth window start (share of train.steps)
+  double t_stop = 0.70;                ///< growth window end
+  double beta_f = 0.9;                 ///< routing-frequency EMA decay
+  double beta_g = 0.85;                ///< rank-importance EMA decay
+  double gamma = 0.5;                  ///< weight of the frequency in the saliency
   std::string saliency = "geometric";  ///< geometric, product, sum, frequency, importance
-  int calibration_batches = 8;  ///< static_frequency: batches of the calibration pass
+  int calibration_batches = 8;         ///< static_frequency: batches of the calibration pass
 };
 
 /// How many experts each layer gets (MoLA presets, explicit lists) or which allocation method

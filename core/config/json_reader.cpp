@@ -140,4 +140,8 @@ void JsonObjectReader::finish(const std::vector<std::string>& also_allowed) cons
   }
 }
 
+void config_require(bool ok, const std::string& path, const std::string& message) {
+  if (!ok) config_fail(path, message);
+}
+
 }  // namespace apportion

@@ -43,5 +43,13 @@ class JsonObjectReader {
 [[noreturn]] void config_fail(const std::string& path, const std::string& message);
 /// Short JSON type name for messages ("string", "number", …).
 std::string json_type_name(const nlohmann::json& j);
+/// Throws ConfigError "`path`: message" unless `ok` (the validators' one check).
+void config_require(bool ok, const std::string& path, const std::string& message);
+
+/// ", got <value as JSON>", the tail of a validation message.
+template <typename T>
+std::string got(const T& value) {
+  return ", got " + nlohmann::json(value).dump();
+}
 
 }  // namespace apportion

@@ -13,12 +13,7 @@ namespace apportion {
 namespace {
 
 void require(bool ok, const std::string& path, const std::string& message) {
-  if (!ok) config_fail(path, message);
-}
-
-template <typename T>
-std::string got(const T& value) {
-  return ", got " + nlohmann::json(value).dump();
+  config_require(ok, path, message);
 }
 
 void require_one_of(const std::string& value,

@@ -21,11 +21,6 @@ constexpr std::array<std::pair<SaliencyMode, const char*>, 5> kModes = {{
     {SaliencyMode::Importance, "importance"},
 }};
 
-template <typename T>
-std::string got(const T& value) {
-  return ", got " + nlohmann::json(value).dump();
-}
-
 }  // namespace
 
 const char* to_string(SaliencyMode mode) {

@@ -88,7 +88,8 @@ class DrLoraHooks : public TrainingHooks {
   void before_training(int64_t first_step) override {
     records(first_step);
     ctx_.sink->on_tag({"drlora/budget", std::to_string(scheduler_.budget())});
-    ctx_.sink->on_tag({"drlora/events", std::to_string(scheduler_.schedule().event_steps().size())});
+    ctx_.sink->on_tag(
+        {"drlora/events", std::to_string(scheduler_.schedule().event_steps().size())});
     ctx_.sink->on_tag({"drlora/saliency", cfg_.allocation.drlora.saliency});
   }
 
@@ -96,7 +97,8 @@ class DrLoraHooks : public TrainingHooks {
     const ModelConfig& mc = built_.model->config();
     const auto mask = batch.attention_mask.reshape({-1});
     scheduler_.observe_routing(built_.model->backbone_router_logits(), mc.num_experts_per_tok,
-                               mc.norm_topk_prob, mask.to(built_.model->parameters().front().device()));
+                               mc.norm_topk_prob,
+                               mask.to(built_.model->parameters().front().device()));
   }
 
   void before_clip(int64_t /*step*/) override { scheduler_.observe_gradients(); }

@@ -96,8 +96,8 @@ class GuiLoMoSearchHooks : public TrainingHooks {
   void before_micro_step(int64_t step, int micro, const Batch& batch, double lr) override {
     const auto t0 = Clock::now();
     const Batch val = ctx_.val_batch(step, micro);
-    const ArchitectStepResult r = architect_->step(
-        [&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
+    const ArchitectStepResult r =
+        architect_->step([&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
     built_.supernet->clear_caches();
     architect_s_ += seconds_since(t0);
     val_loss_sum_ += r.val_loss;
@@ -116,7 +116,8 @@ class GuiLoMoSearchHooks : public TrainingHooks {
       metric("guilomo/val_loss", step, val_loss_sum_ / std::max<int64_t>(1, architect_steps_));
       metric("guilomo/architect_s", step, architect_s_);
       metric("guilomo/lower_s", step, lower_s_);
-      if (lower_s_ > 0) metric("guilomo/search_cost_ratio", step, (architect_s_ + lower_s_) / lower_s_);
+      if (lower_s_ > 0)
+        metric("guilomo/search_cost_ratio", step, (architect_s_ + lower_s_) / lower_s_);
       val_loss_sum_ = 0.0;
       architect_steps_ = 0;
     }
@@ -175,8 +176,8 @@ void GuiLoMoSearchHooks::finish(int64_t step) {
   save_allocation(found, (dir / "guilomo_allocation.json").string());
   save_reference_files(found, dir.string());
   for (const char* name : {"guilomo_allocation.json", "expert.json", "rank.json"}) {
-    ctx_.sink->on_artifact(ArtifactWritten{"allocation", name, step,
-                                           static_cast<int64_t>(fs::file_size(dir / name))});
+    ctx_.sink->on_artifact(
+        ArtifactWritten{"allocation", name, step, static_cast<int64_t>(fs::file_size(dir / name))});
   }
   const int64_t params = count_parameters(found, built_.shape, /*with_router=*/true);
   int64_t experts = 0, rank_sum = 0;
@@ -197,8 +198,8 @@ void GuiLoMoSearchHooks::finish(int64_t step) {
     std::snprintf(text, sizeof text, "%.2f", (architect_s_ + lower_s_) / lower_s_);
     ctx_.sink->on_tag({"guilomo/search_cost_ratio", text});
   }
-  ctx_.sink->on_log({"info", "GuiLoMo readout (" + cfg_.allocation.guilomo.readout + "): " +
-                                 std::to_string(experts) + " experts, rank sum " +
+  ctx_.sink->on_log({"info", "GuiLoMo readout (" + cfg_.allocation.guilomo.readout +
+                                 "): " + std::to_string(experts) + " experts, rank sum " +
                                  std::to_string(rank_sum) + ", " + std::to_string(params) +
                                  " parameters; wrote guilomo_allocation.json, expert.json, "
                                  "rank.json"});

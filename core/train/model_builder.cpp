@@ -51,7 +51,8 @@ void check_layer_balance_scope(const ExperimentConfig& cfg, const ExpertAllocati
       AP_CHECK_AS(ConfigError, count == 0 || ranks.size() == count,
                   "adapters.balance.scope: \"layer\" pools the router logits of a layer's "
                   "modules, but the GuiLoMo allocation gives layer ",
-                  l, " modules with different expert counts; set it to \"module\" (the "
+                  l,
+                  " modules with different expert counts; set it to \"module\" (the "
                   "reference's stage-2 loss)");
       count = ranks.size();
     }
@@ -100,8 +101,8 @@ GuiLoMoAllocation load_guilomo_allocation(const ExperimentConfig& cfg,
               "folder with expert.json and rank.json");
   GuiLoMoAllocation a = load_allocation(path);
   AP_CHECK_AS(ConfigError, a.top_k == cfg.adapters->top_k, "adapters.top_k: is ",
-              cfg.adapters->top_k, " but the allocation in ", path, " was read for top-k ",
-              a.top_k, "; use the same top-k for the search and the retrain");
+              cfg.adapters->top_k, " but the allocation in ", path, " was read for top-k ", a.top_k,
+              "; use the same top-k for the search and the retrain");
   return a;
 }
 

@@ -11,8 +11,8 @@
 #include "core/adapters/adapter_injector.h"
 #include "core/allocation/expert_allocation.h"
 #include "core/allocation/guilomo_readout.h"
-#include "core/guilomo/gsv_supernet.h"
 #include "core/config/experiment_config.h"
+#include "core/guilomo/gsv_supernet.h"
 #include "core/model/transformer_lm.h"
 #include "core/train/checkpointer.h"
 

@@ -6,6 +6,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -161,8 +162,8 @@ struct Trainer::Impl {
       (i < n - held ? train : alpha_examples).push_back(std::move(ex));
     }
     suite.train = std::move(train);
-    log("info", "GuiLoMo holdout split: " + std::to_string(suite.train.size()) + " examples for w, " +
-                    std::to_string(alpha_examples.size()) + " for the GSVs");
+    log("info", "GuiLoMo holdout split: " + std::to_string(suite.train.size()) +
+                    " examples for w, " + std::to_string(alpha_examples.size()) + " for the GSVs");
   }
 
   RunStarted run_started() const {
@@ -172,7 +173,7 @@ struct Trainer::Impl {
     e.run_name = opt->run_name.empty() ? e.experiment_name : opt->run_name;
     e.config_json = opt->config_json;
     e.allocation_method = cfg->is_pretraining() ? "pretrain"
-                          : built.supernet        ? "guilomo_search"
+                          : built.supernet      ? "guilomo_search"
                           : cfg->adapters->method == "lora" && cfg->allocation.method != "drlora" &&
                                   cfg->allocation.method != "static_frequency"
                               ? "lora"
@@ -219,9 +220,9 @@ struct Trainer::Impl {
   Batch val_batch(int64_t step, int micro) const {
     const TrainConfig& t = cfg->train;
     const auto& pool = alpha_examples.empty() ? suite.train : alpha_examples;
-    const auto indices = sample_indices(static_cast<int64_t>(pool.size()), t.micro_batch_size,
-                                        (cfg->data.seed ^ cfg->seed) + 0x9e3779b9u, step, micro,
-                                        t.grad_accum);
+    const auto indices =
+        sample_indices(static_cast<int64_t>(pool.size()), t.micro_batch_size,
+                       (cfg->data.seed ^ cfg->seed) + 0x9e3779b9u, step, micro, t.grad_accum);
     std::vector<const Example*> rows;
     for (auto i : indices) rows.push_back(&pool[static_cast<size_t>(i)]);
     return batcher->make_batch(rows);
@@ -331,7 +332,13 @@ TrainResult Trainer::Impl::loop() {
   const TrainConfig& t = cfg->train;
   int64_t step = resumed_step;
   sink->on_run_started(run_started());
-  if (built.adapters && !built.supernet) {
+  // alloc/* describe the dense projections' experts; runs that adapt only routed backbone
+  // experts (DR-LoRA) record drlora/* instead, and a search records its argmax (gsv records).
+  const bool dense_adapters =
+      built.adapters &&
+      std::any_of(built.adapters->adapters().begin(), built.adapters->adapters().end(),
+                  [](const InjectedAdapter& a) { return a.expert < 0; });
+  if (dense_adapters && !built.supernet) {
     for (auto& m : allocation_records(built.allocation, modules, step)) sink->on_matrix(m);
   }
   if (built.guilomo_allocation && cfg->allocation.guilomo.search_run.size()) {

@@ -2,6 +2,9 @@
 // RunLauncher against fake_trainer (a scripted child): a normal run, malformed lines, death by
 // SIGKILL and abort, exit without a status line, a config error before the run row, stop →
 // KILLED, and a missing executable. A crash must be recorded FAILED with exit details in tags.
+// A GuiLoMo pipeline (one child, a search run then a retrain run) reports both runs in order,
+// and stop() stops the run now current; a line for an unknown run without a preceding status
+// line stays a warning.
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -157,6 +160,105 @@ class TestRunLauncher : public QObject {
     QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("KILLED"));
     QCOMPARE(storedRun(id)->status, RunStatus::Killed);
     QVERIFY(!launcher->stop(id));  // no longer running
+  }
+
+  void pipelineReportsBothRunsInOrder() {
+    auto launcher = makeLauncher();
+    QSignalSpy started(launcher.get(), &RunLauncher::runStarted);
+    QSignalSpy updated(launcher.get(), &RunLauncher::runUpdated);
+    QSignalSpy finished(launcher.get(), &RunLauncher::runFinished);
+    // Every signal in one list, to check the order across signals.
+    QStringList order;
+    connect(launcher.get(), &RunLauncher::runStarted, this,
+            [&order](const QString& id) { order << QStringLiteral("started ") + id; });
+    connect(launcher.get(), &RunLauncher::runFinished, this,
+            [&order](const QString& id, const QString& status, const QString&) {
+              order << QStringLiteral("finished %1 %2").arg(id, status);
+            });
+    const QString key = launcher->launch(writeConfig(QStringLiteral("pipeline"), 4));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 20000);
+    QCOMPARE(started.count(), 2);
+    const QString search = started.at(0).at(0).toString();
+    const QString retrain = started.at(1).at(0).toString();
+    QCOMPARE(search.size(), 32);
+    QCOMPARE(retrain.size(), 32);
+    QVERIFY(search != retrain);
+    const QStringList expected{
+        QStringLiteral("started ") + search, QStringLiteral("finished %1 FINISHED").arg(search),
+        QStringLiteral("started ") + retrain, QStringLiteral("finished %1 FINISHED").arg(retrain)};
+    QCOMPARE(order, expected);
+    // Nudges go to the run they belong to: 4 steps each.
+    int searchNudges = 0, retrainNudges = 0;
+    for (const auto& args : updated) {
+      if (args.at(0).toString() == search) ++searchNudges;
+      if (args.at(0).toString() == retrain) ++retrainNudges;
+    }
+    QCOMPARE(searchNudges, 4);
+    QCOMPARE(retrainNudges, 4);
+    QVERIFY(!launcher->hasActiveRuns());
+    QVERIFY(launcher->isLaunchedHere(search));
+    QVERIFY(launcher->isLaunchedHere(retrain));
+    QVERIFY(!launcher->stderrText(key).contains(QStringLiteral("ignored")));
+    // Both rows are stored and linked.
+    const auto a = storedRun(search);
+    const auto b = storedRun(retrain);
+    QVERIFY(a && b);
+    QCOMPARE(a->status, RunStatus::Finished);
+    QCOMPARE(b->status, RunStatus::Finished);
+    QCOMPARE(QString::fromStdString(a->allocation_method), QStringLiteral("guilomo_search"));
+    QCOMPARE(QString::fromStdString(b->tags.at("guilomo/search_run")), search);
+    QCOMPARE(QString::fromStdString(a->tags.at("guilomo/retrain_run")), retrain);
+  }
+
+  void pipelineStopStopsCurrentRun() {
+    auto launcher = makeLauncher();
+    QSignalSpy started(launcher.get(), &RunLauncher::runStarted);
+    QSignalSpy finished(launcher.get(), &RunLauncher::runFinished);
+    const QString key = launcher->launch(writeConfig(QStringLiteral("pipeline_slow"), 3, 30));
+    QTRY_COMPARE_WITH_TIMEOUT(started.count(), 2, 20000);
+    const QString search = started.at(0).at(0).toString();
+    const QString retrain = started.at(1).at(0).toString();
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(finished.at(0).at(0).toString(), search);
+    QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("FINISHED"));
+    QVERIFY(!launcher->isActive(search));  // its process goes on, the run has ended
+    QVERIFY(launcher->isActive(retrain));
+    QCOMPARE(launcher->activeRunIds(), QStringList{retrain});
+    QVERIFY(!launcher->stop(search));
+    QVERIFY(launcher->stop(key));  // the launch key names the run now current
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 20000);
+    QCOMPARE(finished.at(1).at(0).toString(), retrain);
+    QCOMPARE(finished.at(1).at(1).toString(), QStringLiteral("KILLED"));
+    QCOMPARE(storedRun(search)->status, RunStatus::Finished);
+    QCOMPARE(storedRun(retrain)->status, RunStatus::Killed);
+  }
+
+  void pipelineFailedSearchEndsIt() {
+    auto launcher = makeLauncher();
+    QSignalSpy started(launcher.get(), &RunLauncher::runStarted);
+    QSignalSpy finished(launcher.get(), &RunLauncher::runFinished);
+    launcher->launch(writeConfig(QStringLiteral("pipeline_failed"), 4));
+    QTRY_VERIFY_WITH_TIMEOUT(!launcher->hasActiveRuns(), 20000);
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("FAILED"));
+    QCOMPARE(finished.at(0).at(2).toString(), QStringLiteral("search diverged"));
+  }
+
+  void foreignRunIdWithoutStatusIsWarning() {
+    auto launcher = makeLauncher();
+    QSignalSpy started(launcher.get(), &RunLauncher::runStarted);
+    QSignalSpy updated(launcher.get(), &RunLauncher::runUpdated);
+    QSignalSpy finished(launcher.get(), &RunLauncher::runFinished);
+    launcher->launch(writeConfig(QStringLiteral("foreign")));
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    QCOMPARE(started.count(), 1);
+    const QString id = started.at(0).at(0).toString();
+    QCOMPARE(finished.at(0).at(0).toString(), id);
+    QCOMPARE(finished.at(0).at(1).toString(), QStringLiteral("FINISHED"));
+    QCOMPARE(updated.count(), 6);
+    for (const auto& args : updated) QCOMPARE(args.at(0).toString(), id);
+    QCOMPARE(launcher->stderrText(id).count(QStringLiteral("line for another run")), 1);
   }
 
   void missingExecutable() {

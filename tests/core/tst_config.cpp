@@ -21,15 +21,16 @@ class TestConfig : public QObject {
     if (c.allocation.method == "guilomo") {
       const auto& g = c.allocation.guilomo;
       s += " guilomo(stage=" + g.stage + " mode=" + g.architect_mode + " split=" + g.split +
-           " readout=" + g.readout + " scaling=" + g.scaling + " n_max=" +
-           std::to_string(g.n_max) + " r_max=" + std::to_string(g.r_max) +
-           " alpha_lr=" + nlohmann::json(g.alpha_lr).dump() + ")";
+           " readout=" + g.readout + " scaling=" + g.scaling + " n_max=" + std::to_string(g.n_max) +
+           " r_max=" + std::to_string(g.r_max) + " alpha_lr=" + nlohmann::json(g.alpha_lr).dump() +
+           ")";
     }
     if (c.allocation.method == "drlora" || c.allocation.method == "static_frequency") {
       const auto& d = c.allocation.drlora;
-      s += " drlora(r_init=" + std::to_string(d.r_init) + " r_target=" + std::to_string(d.r_target) +
-           " r_max=" + std::to_string(d.r_max) + " delta_r=" + std::to_string(d.delta_r) +
-           " interval=" + std::to_string(d.interval) + " saliency=" + d.saliency + ")";
+      s += " drlora(r_init=" + std::to_string(d.r_init) +
+           " r_target=" + std::to_string(d.r_target) + " r_max=" + std::to_string(d.r_max) +
+           " delta_r=" + std::to_string(d.delta_r) + " interval=" + std::to_string(d.interval) +
+           " saliency=" + d.saliency + ")";
     }
     return s;
   }
@@ -136,7 +137,8 @@ class TestConfig : public QObject {
     QCOMPARE(c2.allocation.guilomo.n_max, 6);
     QCOMPARE(c2.allocation.guilomo.budget_parameters, uint64_t{12345});
     QCOMPARE(c2.allocation.guilomo.hvp_same_noise, false);
-    QCOMPARE(QString::fromStdString(c2.allocation.guilomo.allocation_file), QStringLiteral("a.json"));
+    QCOMPARE(QString::fromStdString(c2.allocation.guilomo.allocation_file),
+             QStringLiteral("a.json"));
     j["allocation"] = nlohmann::json::parse(
         R"({"method": "drlora", "drlora": {"r_init": 1, "r_target": 4, "r_max": 16, "gamma": 0.25}})");
     const auto d = ExperimentConfig::from_json(j);

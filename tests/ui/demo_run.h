@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,10 @@ namespace apportion::test {
 struct DemoRunSpec {
   std::string name = "demo";
   std::string experiment = "demo";
-  std::string method = "mola";  ///< "lora", "uniform" or "mola"
+  /// "lora", "uniform", "mola", "guilomo_search" (a GuiLoMo search: GSV records, the current
+  /// argmax as alloc/experts), "guilomo" (a GuiLoMo retrain: per-module counts and ranks),
+  /// "drlora" or "static_frequency" (a sparse-MoE backbone, drlora/* [layer, expert] records).
+  std::string method = "mola";
   std::string preset = "2468";  ///< mola: experts per layer block
   int layers = 4;
   int modules = 7;
@@ -32,10 +36,24 @@ struct DemoRunSpec {
   int eval_every = 20;
   int matrix_every = 10;
   uint64_t seed = 1;
+  int n_max = 8;             ///< guilomo: supernet experts per module
+  int r_max = 8;             ///< guilomo: supernet rank per expert
+  int backbone_experts = 8;  ///< drlora / static_frequency: routed experts per layer
+  int dr_r_init = 2;         ///< drlora: starting active rank
+  int dr_r_target = 8;       ///< drlora: mean rank at the end (budget L·N·r_target)
+  int dr_r_max = 32;         ///< drlora: allocated rank
+  std::map<std::string, std::string> tags;  ///< extra run tags (pipeline links)
 };
 
-/// Experts per layer of a spec (mola presets 2468/8642/diamond/uniform; lora → 1).
+/// Experts per layer of a spec (mola presets 2468/8642/diamond/uniform; lora → 1; guilomo
+/// search → n_max; guilomo retrain → the most any module of the layer has).
 std::vector<int> demo_experts_per_layer(const DemoRunSpec& spec);
+/// GuiLoMo demo: the expert count the search converges to for (layer, module), in 2..n_max, and
+/// the rank of each of its experts, in 1..r_max (what the retrain run uses).
+int demo_guilomo_experts(const DemoRunSpec& spec, int layer, int module);
+int demo_guilomo_rank(const DemoRunSpec& spec, int layer, int module, int expert);
+/// Module names of a spec's adapted projections (the run's `modules` tag).
+std::vector<std::string> demo_modules(const DemoRunSpec& spec);
 /// The config JSON text a spec stands for (same keys as experiments/*.json).
 std::string demo_config_json(const DemoRunSpec& spec);
 /// The RunStarted event of a spec (params flattened from demo_config_json).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // RunView, the routing heatmap, the expert-count bars and CompareView fed from a temporary
 // store; asserts data (graph dataCount, axis ranges, colour-map cells, slider range), not pixels.
+// Also the GuiLoMo pipeline links of the run header, the DR-LoRA rank budget and heatmaps, and
+// the GuiLoMo search's expert grid following the argmax over steps.
 #include <cmath>
 
 #include <qcustomplot.h>
@@ -218,6 +220,119 @@ class TestPlots : public QObject {
       QTest::qWait(200);
       QVERIFY(panel.grab().save(shots + QStringLiteral("/allocation_panel.png")));
     }
+  }
+
+  void pipelineRunsLinkEachOther() {
+    const QString db = m_dir.filePath(QStringLiteral("pipeline.sqlite"));
+    std::string search, retrain;
+    {
+      RunStore store(db.toStdString());
+      test::DemoRunSpec a;
+      a.method = "guilomo_search";
+      a.tags["pipeline"] = "guilomo";
+      search = test::add_demo_run(store, a);
+      test::DemoRunSpec b;
+      b.method = "guilomo";
+      b.tags["guilomo/search_run"] = search;
+      retrain = test::add_demo_run(store, b);
+      store.set_tag(search, "guilomo/retrain_run", retrain);
+      store.flush();
+    }
+    const QString s = QString::fromStdString(search), r = QString::fromStdString(retrain);
+    auto ws = ui::Workspace::open(db);
+    ui::RunView view;
+    view.setReader(ws->reader());
+    view.setRun(s);
+    QVERIFY(view.pipelineLabel()->isVisibleTo(&view));
+    const QString text = view.pipelineLabel()->text();
+    QVERIFY2(text.contains(QStringLiteral("search run <b>%1</b>").arg(s.left(8))),
+             qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("href='run:%1'").arg(r)), qPrintable(text));
+    QSignalSpy linked(&view, &ui::RunView::runLinkActivated);
+    Q_EMIT view.pipelineLabel()->linkActivated(QStringLiteral("run:") + r);
+    QCOMPARE(linked.count(), 1);
+    QCOMPARE(linked.at(0).at(0).toString(), r);
+    view.setRun(r);
+    QVERIFY2(view.pipelineLabel()->text().contains(QStringLiteral("href='run:%1'").arg(s)),
+             qPrintable(view.pipelineLabel()->text()));
+    QVERIFY(view.pipelineLabel()->text().contains(QStringLiteral("<b>%1</b>").arg(r.left(8))));
+    view.setRun(QString());  // no run: no line
+    QVERIFY(!view.pipelineLabel()->isVisibleTo(&view));
+    // The search run's expert grid follows the GSV argmax: max(2, argmax + 1) at the last step,
+    // n_max (the supernet) at step 0.
+    ui::AllocationPanel panel;
+    panel.setSource(ws->reader(), s);
+    QVERIFY(panel.expertGrid()->steps().size() > 2);
+    QCOMPARE(panel.expertGrid()->grid().experts, 7);
+    test::DemoRunSpec a;
+    QCOMPARE(panel.expertGrid()->grid().at(1, 2), double(test::demo_guilomo_experts(a, 1, 2)));
+    panel.expertGrid()->slider()->setValue(0);
+    QCOMPARE(panel.expertGrid()->grid().at(1, 2), double(a.n_max));
+    panel.gsvPlot()->select(1, 2, -1);
+    QCOMPARE(panel.gsvPlot()->series().length, a.n_max);
+    QCOMPARE(panel.gsvPlot()->series().argmax.back() + 1, test::demo_guilomo_experts(a, 1, 2));
+    panel.gsvPlot()->select(1, 2, 0);  // rank GSV of expert 0
+    QCOMPARE(panel.gsvPlot()->series().length, a.r_max);
+    QCOMPARE(panel.gsvPlot()->series().argmax.back() + 1, test::demo_guilomo_rank(a, 1, 2, 0));
+  }
+
+  void drloraBudgetAndRankViews() {
+    const QString db = m_dir.filePath(QStringLiteral("drlora.sqlite"));
+    std::string dr, st;
+    {
+      RunStore store(db.toStdString());
+      test::DemoRunSpec a;
+      a.method = "drlora";
+      dr = test::add_demo_run(store, a);
+      test::DemoRunSpec b;
+      b.method = "static_frequency";
+      st = test::add_demo_run(store, b);
+      store.set_tag(st, "drlora/budget", "");  // no budget tag: computed from L·N·r_target
+      store.set_tag(dr, "active_params", "12345");  // parameters in use below r_max
+      store.flush();
+    }
+    auto ws = ui::Workspace::open(db);
+    // Σ of the newest drlora/rank record, recomputed here independently.
+    const auto newestSum = [&](const std::string& id) {
+      const auto rec = ws->reader()->matrix_at_or_before(id, "drlora/rank", -1);
+      double sum = 0;
+      for (float v : rec->values) sum += v;
+      return static_cast<long long>(sum);
+    };
+    const ui::BudgetSummary a = ui::budgetSummary(*ws->reader(), dr);
+    QCOMPARE(a.rankBudget, 4LL * 8 * 8);
+    QCOMPARE(a.totalRank, newestSum(dr));
+    QVERIFY(a.totalRank > 4LL * 8 * 2);  // grew from r_init
+    QVERIFY(a.totalRank <= a.rankBudget);
+    QVERIFY2(a.text().contains(QStringLiteral("of budget 256")), qPrintable(a.text()));
+    QCOMPARE(a.activeParams, 12345LL);
+    QVERIFY2(a.text().contains(QStringLiteral("in use (")), qPrintable(a.text()));
+    ui::AllocationPanel panel;
+    panel.setSource(ws->reader(), QString::fromStdString(dr));
+    QVERIFY(panel.budgetLabel()->text().contains(QStringLiteral("of budget 256")));
+    QStringList kinds;
+    for (int i = 0; i < panel.rankKeyCombo()->count(); ++i)
+      kinds << panel.rankKeyCombo()->itemText(i);
+    QCOMPARE(kinds.size(), 5);  // rank, saliency, frequency, importance, backbone load
+    QCOMPARE(panel.rankHeatmap()->grid().layers, 4);
+    QCOMPARE(panel.rankHeatmap()->grid().experts, 8);
+    panel.rankHeatmap()->slider()->setValue(0);
+    QCOMPARE(panel.rankHeatmap()->grid().at(0, 0), 2.0);  // r_init everywhere at step 0
+    const ui::BudgetSummary b = ui::budgetSummary(*ws->reader(), st);
+    QCOMPARE(b.rankBudget, 4LL * 8 * 8);  // from the shape and allocation.drlora.r_target
+    QCOMPARE(b.totalRank, newestSum(st));
+    // Compare: A − B of the routed-expert ranks.
+    ui::CompareView view;
+    view.setReader(ws->reader());
+    view.setRuns(QString::fromStdString(dr), QString::fromStdString(st));
+    view.allocationDiff()->quantityCombo()->setCurrentIndex(2);
+    const auto& d = view.allocationDiff()->difference();
+    QVERIFY(d.has_value());
+    QCOMPARE(d->layers, 4);
+    QCOMPARE(d->modules, 8);
+    double sum = 0;
+    for (double v : d->values) sum += v;
+    QCOMPARE(static_cast<long long>(sum), a.totalRank - b.totalRank);
   }
 
   void compareViewShowsAllocationDifference() {

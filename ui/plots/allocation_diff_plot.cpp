@@ -48,6 +48,8 @@ AllocationDiffPlot::AllocationDiffPlot(QWidget* parent)
   row->addWidget(new QLabel(tr("Allocation A − B:")));
   m_quantity->addItem(tr("experts per module"), QString::fromUtf8(matrix_keys::kAllocExperts));
   m_quantity->addItem(tr("total rank per module"), QString::fromUtf8(matrix_keys::kAllocRank));
+  m_quantity->addItem(tr("DR-LoRA rank per routed expert"),
+                      QString::fromUtf8(matrix_keys::kDrRank));
   row->addWidget(m_quantity, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
@@ -87,10 +89,22 @@ void AllocationDiffPlot::setRuns(std::shared_ptr<RunReader> reader,
   m_reader = std::move(reader);
   m_runA = runA.toStdString();
   m_runB = runB.toStdString();
-  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-  for (int i = 0; i < moduleNames.size(); ++i)
-    ticker->addTick(i, QString(moduleNames[i]).remove(QStringLiteral("_proj")));
-  m_plot->xAxis->setTicker(ticker);
+  m_modules = moduleNames;
+  // Start on the first quantity both runs recorded (DR-LoRA runs: their routed-expert ranks).
+  if (m_reader && !m_runA.empty() && !m_runB.empty()) {
+    for (int i = 0; i < m_quantity->count(); ++i) {
+      const std::string key = m_quantity->itemData(i).toString().toStdString();
+      try {
+        if (m_reader->matrix_at_or_before(m_runA, key, -1) &&
+            m_reader->matrix_at_or_before(m_runB, key, -1)) {
+          const QSignalBlocker block(m_quantity);
+          m_quantity->setCurrentIndex(i);
+          break;
+        }
+      } catch (const Error&) {
+      }
+    }
+  }
   refresh();
 }
 
@@ -101,6 +115,19 @@ void AllocationDiffPlot::refresh() {
     return;
   }
   const std::string key = m_quantity->currentData().toString().toStdString();
+  if (key == matrix_keys::kDrRank) {  // [layer, expert]: numbered expert columns
+    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    m_plot->xAxis->setTicker(ticker);
+    m_plot->xAxis->setLabel(tr("routed expert"));
+  } else {
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (int i = 0; i < m_modules.size(); ++i)
+      ticker->addTick(i, QString(m_modules[i]).remove(QStringLiteral("_proj")));
+    m_plot->xAxis->setTicker(ticker);
+    m_plot->xAxis->setLabel(tr("module"));
+  }
   std::optional<MatrixRecord> a, b;
   try {
     a = m_reader->matrix_at_or_before(m_runA, key, -1);

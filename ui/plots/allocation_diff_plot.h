@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // AllocationDiffPlot: where two runs' allocations differ — an A − B heatmap over layer × module
 // of the expert counts or of the total rank per module (Σ over experts), on one symmetric,
-// diverging colour scale shared by both signs (blue: A has less, red: A has more).
+// diverging colour scale shared by both signs (blue: A has less, red: A has more). DR-LoRA runs
+// also compare their routed-expert ranks (drlora/rank, layer × expert).
 #pragma once
 
 #include <memory>
@@ -53,6 +54,7 @@ class AllocationDiffPlot : public QWidget {
   std::shared_ptr<RunReader> m_reader;
   std::string m_runA, m_runB;
   std::optional<ModuleGrid> m_diff;
+  QStringList m_modules;
   QComboBox* m_quantity = nullptr;
   QCustomPlot* m_plot = nullptr;
   QCPColorMap* m_map = nullptr;

@@ -13,6 +13,7 @@
 #include <QVBoxLayout>
 
 #include "core/common/error.h"
+#include "core/config/experiment_config.h"
 #include "core/store/matrix_keys.h"
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/gsv_evolution_plot.h"
@@ -49,24 +50,53 @@ double sumOfNewest(RunReader& reader, const std::string& runId, const char* key)
 
 QString BudgetSummary::text() const {
   QStringList parts;
-  parts << (trainableParams >= 0 ? QObject::tr("%L1 trainable parameters").arg(trainableParams)
-                                 : QObject::tr("trainable parameters unknown"));
+  if (activeParams >= 0 && activeParams != trainableParams) {
+    parts << QObject::tr("%L1 trainable parameters in use (%L2 allocated)")
+                 .arg(activeParams)
+                 .arg(trainableParams);
+  } else {
+    parts << (trainableParams >= 0 ? QObject::tr("%L1 trainable parameters").arg(trainableParams)
+                                   : QObject::tr("trainable parameters unknown"));
+  }
   if (totalExperts > 0) parts << QObject::tr("%1 experts").arg(totalExperts);
-  if (totalRank > 0) parts << QObject::tr("Σ rank %1").arg(totalRank);
+  if (rankBudget > 0) {
+    parts << QObject::tr("routed-expert Σ rank %L1 of budget %L2 (%3%)")
+                 .arg(totalRank)
+                 .arg(rankBudget)
+                 .arg(static_cast<int>(std::lround(100.0 * totalRank / rankBudget)));
+  } else if (totalRank > 0) {
+    parts << QObject::tr("Σ rank %1").arg(totalRank);
+  }
   return parts.join(QStringLiteral(" · "));
 }
 
 BudgetSummary budgetSummary(RunReader& reader, const std::string& runId) {
   BudgetSummary b;
   try {
-    if (const auto run = reader.find_run(runId)) {
+    const auto run = reader.find_run(runId);
+    if (run) {
       const auto it = run->tags.find("trainable_params");
       if (it != run->tags.end()) b.trainableParams = std::atoll(it->second.c_str());
+      const auto active = run->tags.find("active_params");
+      if (active != run->tags.end()) b.activeParams = std::atoll(active->second.c_str());
     }
     b.totalExperts = static_cast<int>(sumOfNewest(reader, runId, matrix_keys::kAllocExperts));
+    const auto dr = reader.matrix_at_or_before(runId, matrix_keys::kDrRank, -1);
     double rank = sumOfNewest(reader, runId, matrix_keys::kDrRank);
-    if (rank == 0.0) rank = sumOfNewest(reader, runId, matrix_keys::kAllocRank);
+    if (!dr) rank = sumOfNewest(reader, runId, matrix_keys::kAllocRank);
     b.totalRank = static_cast<long long>(std::llround(rank));
+    if (dr && run) {
+      const auto tag = run->tags.find("drlora/budget");
+      const auto param = run->params.find("allocation.drlora.r_target");
+      if (tag != run->tags.end() && std::atoll(tag->second.c_str()) > 0) {
+        b.rankBudget = std::atoll(tag->second.c_str());
+      } else if (dr->shape.size() == 2) {
+        // L·N·r_target (params hold JSON text; the config default is 8).
+        const long long target = param != run->params.end() ? std::atoll(param->second.c_str())
+                                                            : DrLoraConfig{}.r_target;
+        b.rankBudget = dr->shape[0] * dr->shape[1] * target;
+      }
+    }
   } catch (const Error&) {
   }
   return b;
@@ -83,6 +113,7 @@ AllocationPanel::AllocationPanel(QWidget* parent)
   m_budget->setTextInteractionFlags(Qt::TextSelectableByMouse);
   layout->addWidget(m_budget);
   auto* grid = new QGridLayout;
+  m_grid = grid;
   m_experts->setLabels(tr("Experts per layer × module"), tr("module"), tr("experts"));
   m_experts->setEmptyText(tr("no allocation records (pretraining runs have none)"));
   grid->addWidget(m_experts, 0, 0);
@@ -130,6 +161,28 @@ void AllocationPanel::setSource(std::shared_ptr<RunReader> reader, const QString
   fillRankKeys();
   m_gsv->setSource(m_reader, runId, m_modules);
   m_budget->setText(m_reader ? budgetSummary(*m_reader, runId.toStdString()).text() : QString());
+  updateVisibility();
+}
+
+void AllocationPanel::updateVisibility() {
+  // Hide what the run's method never records (a DR-LoRA run has no expert counts or GSVs), so
+  // the views it has get the room; a run with no records at all keeps the empty-state texts.
+  std::vector<std::string> keys;
+  if (m_reader) {
+    try {
+      keys = m_reader->matrix_keys(m_runId.toStdString());
+    } catch (const Error&) {
+    }
+  }
+  const auto has = [&keys](const char* key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
+  const bool experts = has(matrix_keys::kAllocExperts);
+  const bool gsv = has(matrix_keys::kGsvExpert);
+  const bool ranks = m_rankKey->count() > 0 && has(kRankKeys[m_rankKey->itemData(0).toInt()].key);
+  m_experts->setVisible(experts || (!gsv && !ranks));
+  m_gsv->setVisible(gsv);
+  m_grid->setRowStretch(1, gsv ? 1 : 0);  // the heatmaps take the room the GSV plot leaves
 }
 
 void AllocationPanel::fillRankKeys() {
@@ -160,6 +213,7 @@ void AllocationPanel::refresh() {
   if (m_rankKey->count() <= 1) fillRankKeys();  // new kinds of records may have appeared
   m_gsv->refresh();
   m_budget->setText(budgetSummary(*m_reader, m_runId.toStdString()).text());
+  updateVisibility();
 }
 
 }  // namespace apportion::ui

@@ -3,7 +3,7 @@
 // a layer × module grid of expert counts with a step slider, a layer × expert heatmap of ranks
 // (and DR-LoRA's saliency, frequency and importance, or the MoE backbone's own routing load)
 // chosen from what the run recorded, the GuiLoMo GSV evolution of one module, and a budget
-// summary (trainable parameters, experts, total rank).
+// summary (trainable parameters, experts, total rank; DR-LoRA: total rank against its budget).
 #pragma once
 
 #include <memory>
@@ -15,6 +15,7 @@
 #include "core/store/run_reader.h"
 
 class QComboBox;
+class QGridLayout;
 class QLabel;
 
 namespace apportion::ui {
@@ -25,8 +26,14 @@ class GsvEvolutionPlot;
 /// Budget figures of a run from its tags and newest allocation records.
 struct BudgetSummary {
   long long trainableParams = -1;  ///< tag trainable_params (-1: unknown)
+  /// tag active_params: parameters in use when LoRAs are allocated above their active rank
+  /// (DR-LoRA, static_frequency); -1 when the run has none.
+  long long activeParams = -1;
   int totalExperts = 0;            ///< Σ alloc/experts
   long long totalRank = 0;         ///< Σ alloc/rank (or drlora/rank)
+  /// DR-LoRA / static_frequency: the rank budget, tag drlora/budget or L·N·r_target from the
+  /// newest drlora/rank shape and the param allocation.drlora.r_target (-1: not such a run).
+  long long rankBudget = -1;
   QString text() const;
 };
 BudgetSummary budgetSummary(RunReader& reader, const std::string& runId);
@@ -47,10 +54,12 @@ class AllocationPanel : public QWidget {
 
  private:
   void fillRankKeys();
+  void updateVisibility();
 
   std::shared_ptr<RunReader> m_reader;
   QString m_runId;
   QStringList m_modules;
+  QGridLayout* m_grid = nullptr;
   QLabel* m_budget = nullptr;
   QComboBox* m_rankKey = nullptr;
   ExpertLoadHeatmap* m_experts = nullptr;

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Allocation preview for the experiment editor: reads the backbone's shape (inline
 // backbone.config or <workspace>/<backbone.path>/config.json) and runs the same torch-free
-// allocation strategy the trainer runs, giving experts per layer and trainable parameters.
+// allocation strategy the trainer runs, giving experts per layer and trainable parameters. For
+// GuiLoMo it counts the search supernet (or the retrain allocation file); for DR-LoRA and its
+// static-frequency baseline the routed experts' rank budget L·N·r_target. Sparse-MoE folders
+// (Mixtral, OLMoE, Qwen2-MoE config.json) fill ModelShape::backbone_experts here, because
+// core's model_shape_from_hf_config reads only the dense fields.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +26,13 @@ struct AllocationPreview {
   QString text;          ///< one line for the dialog
   std::vector<int> expertsPerLayer;
   int64_t trainableParameters = 0;
+  /// DR-LoRA / static_frequency: Σ active rank at the end over routed experts (L·N·r_target).
+  int64_t rankBudget = 0;
 };
+
+/// The adaptable shape of an HF config.json object, with the sparse-MoE fields filled in (the
+/// trainer's ModelConfig parser); ModelError/ConfigError naming `where` for a bad config.
+ModelShape shapeFromHfConfig(const nlohmann::json& j, const std::string& where);
 
 /// The adaptable shape of the config's backbone; std::nullopt (with `why`) when unknown.
 std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,

@@ -9,6 +9,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMessageBox>
@@ -61,6 +62,42 @@ T valueOr(const nlohmann::json& j, std::initializer_list<const char*> path, T fa
   } catch (const nlohmann::json::exception&) {
     return fallback;
   }
+}
+
+struct MethodItem {
+  const char* name;
+  const char* tip;
+};
+
+const MethodItem kMethods[] = {
+    {"lora", "Plain LoRA: one rank-r adapter per target projection (the baseline)"},
+    {"uniform", "LoRA-MoE with the same number of experts (adapters.num_experts) in every layer"},
+    {"mola",
+     "MoLA: LoRA-MoE with a per-layer expert count from a preset (2468: more experts in "
+     "higher layers)"},
+    {"guilomo",
+     "GuiLoMo: a bilevel search over GuidedSelection Vectors picks each module's expert count "
+     "and each expert's rank; stage pipeline searches, then retrains the found allocation (two "
+     "linked runs)"},
+    {"drlora",
+     "DR-LoRA: LoRA on every routed expert of a sparse-MoE backbone (Mixtral layout); ranks "
+     "start at r_init and grow for salient experts under the budget L·N·r_target"},
+    {"static_frequency",
+     "DR-LoRA's static baseline: routed-expert ranks fixed once from a calibration pass of the "
+     "routing frequencies, same budget L·N·r_target"},
+};
+
+bool isRoutedMethod(const QString& m) {
+  return m == QLatin1String("drlora") || m == QLatin1String("static_frequency");
+}
+
+QComboBox* choiceCombo(std::initializer_list<std::pair<const char*, const char*>> items) {
+  auto* combo = new QComboBox;
+  for (const auto& [name, tip] : items) {
+    combo->addItem(QString::fromUtf8(name));
+    combo->setItemData(combo->count() - 1, QObject::tr(tip), Qt::ToolTipRole);
+  }
+  return combo;
 }
 
 }  // namespace
@@ -127,8 +164,11 @@ QWidget* NewRunDialog::buildForm() {
   auto* form = new QWidget;
   auto* fl = new QFormLayout(form);
   m_method = new QComboBox;
-  m_method->addItems({QStringLiteral("lora"), QStringLiteral("uniform"), QStringLiteral("mola")});
-  m_method->setToolTip(tr("lora: plain LoRA · uniform: N experts per layer · mola: MoLA preset"));
+  for (const MethodItem& item : kMethods) {
+    m_method->addItem(QString::fromUtf8(item.name));
+    m_method->setItemData(m_method->count() - 1, tr(item.tip), Qt::ToolTipRole);
+  }
+  m_method->setToolTip(tr("Adapter and allocation method (hover an entry for what it does)"));
   m_molaPreset = new QComboBox;
   for (const std::string& name : mola_preset_names())
     m_molaPreset->addItem(QString::fromStdString(name));
@@ -151,6 +191,10 @@ QWidget* NewRunDialog::buildForm() {
   fl->addRow(tr("Rank r"), m_rank);
   fl->addRow(tr("Learning rate"), m_lr);
   fl->addRow(tr("Steps"), m_steps);
+  m_guilomoBox = buildGuiLoMoBox();
+  fl->addRow(m_guilomoBox);
+  m_drBox = buildDrLoraBox();
+  fl->addRow(m_drBox);
 
   connect(m_method, &QComboBox::currentTextChanged, this, &NewRunDialog::applyMethod);
   connect(m_molaPreset, &QComboBox::currentTextChanged, this, [this](const QString& p) {
@@ -168,6 +212,80 @@ QWidget* NewRunDialog::buildForm() {
   connect(m_steps, qOverload<int>(&QSpinBox::valueChanged), this,
           [this](int v) { patchJson("train.steps", v); });
   return form;
+}
+
+QGroupBox* NewRunDialog::buildGuiLoMoBox() {
+  auto* box = new QGroupBox(tr("GuiLoMo"));
+  auto* fl = new QFormLayout(box);
+  m_glStage =
+      choiceCombo({{"pipeline", "Search, then retrain with the found allocation (two runs)"},
+                   {"search", "Stage 1 only: the GSV search"},
+                   {"retrain", "Stage 2 only, from allocation.guilomo.allocation_file"}});
+  m_glArchitect = choiceCombo(
+      {{"first_order", "First-order architect: GSV gradient at the current weights"},
+       {"second_order", "Second-order (unrolled) architect with a finite-difference HVP"},
+       {"reference", "As the reference code computes it"}});
+  m_glSplit = choiceCombo(
+      {{"holdout", "val_fraction of the training examples are held out for the GSVs"},
+       {"alternate", "The reference: alternate mini-batches of the same training set"}});
+  m_glReadout = choiceCombo(
+      {{"argmax", "experts = max(2, argmax + 1), rank = argmax + 1"},
+       {"budget_matched", "Ranks rescaled to a trainable-parameter target (budget_preset)"}});
+  m_glSearchSteps = new QSpinBox;
+  m_glSearchSteps->setRange(0, 10000000);
+  m_glSearchSteps->setSpecialValueText(tr("= train steps"));
+  m_glSearchSteps->setToolTip(tr("Optimiser steps of the search; 0 = train.steps"));
+  fl->addRow(tr("Stage"), m_glStage);
+  fl->addRow(tr("Architect"), m_glArchitect);
+  fl->addRow(tr("Split"), m_glSplit);
+  fl->addRow(tr("Readout"), m_glReadout);
+  fl->addRow(tr("Search steps"), m_glSearchSteps);
+  const auto patchText = [this](const char* path) {
+    return [this, path](const QString& v) {
+      if (m_method->currentText() == QLatin1String("guilomo")) patchJson(path, v.toStdString());
+    };
+  };
+  connect(m_glStage, &QComboBox::currentTextChanged, this, patchText("allocation.guilomo.stage"));
+  connect(m_glArchitect, &QComboBox::currentTextChanged, this,
+          patchText("allocation.guilomo.architect_mode"));
+  connect(m_glSplit, &QComboBox::currentTextChanged, this, patchText("allocation.guilomo.split"));
+  connect(m_glReadout, &QComboBox::currentTextChanged, this,
+          patchText("allocation.guilomo.readout"));
+  connect(m_glSearchSteps, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) {
+    if (m_method->currentText() == QLatin1String("guilomo"))
+      patchJson("allocation.guilomo.search_steps", v);
+  });
+  return box;
+}
+
+QGroupBox* NewRunDialog::buildDrLoraBox() {
+  auto* box = new QGroupBox(tr("Routed-expert ranks"));
+  auto* fl = new QFormLayout(box);
+  m_drInit = new QSpinBox;
+  m_drInit->setRange(1, 4096);
+  m_drInit->setToolTip(tr("Starting active rank of every routed expert"));
+  m_drTarget = new QSpinBox;
+  m_drTarget->setRange(1, 4096);
+  m_drTarget->setToolTip(tr("Mean rank per expert at the end: the budget is L·N·r_target"));
+  m_drMax = new QSpinBox;
+  m_drMax->setRange(1, 4096);
+  m_drMax->setToolTip(tr("Allocated rank of every routed expert; none grows beyond"));
+  m_drInitLabel = new QLabel(tr("r_init"));
+  fl->addRow(m_drInitLabel, m_drInit);
+  fl->addRow(tr("r_target"), m_drTarget);
+  fl->addRow(tr("r_max"), m_drMax);
+  const auto patchInt = [this](const char* path) {
+    return [this, path](int v) {
+      if (isRoutedMethod(m_method->currentText())) patchJson(path, v);
+    };
+  };
+  connect(m_drInit, qOverload<int>(&QSpinBox::valueChanged), this,
+          patchInt("allocation.drlora.r_init"));
+  connect(m_drTarget, qOverload<int>(&QSpinBox::valueChanged), this,
+          patchInt("allocation.drlora.r_target"));
+  connect(m_drMax, qOverload<int>(&QSpinBox::valueChanged), this,
+          patchInt("allocation.drlora.r_max"));
+  return box;
 }
 
 void NewRunDialog::loadPresets(const QString& experimentsDir) {
@@ -261,12 +379,29 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j) {
   const AdapterConfig adapterDefaults;
   const TrainConfig trainDefaults;
   const bool hasAdapters = at(j, {"adapters"}) != nullptr;
-  QString method = QStringLiteral("uniform");
-  if (valueOr<std::string>(j, {"adapters", "method"}, adapterDefaults.method) == "lora")
+  const QString allocation =
+      QString::fromStdString(valueOr<std::string>(j, {"allocation", "method"}, "uniform"));
+  QString method = allocation;
+  if (!isRoutedMethod(allocation) &&
+      valueOr<std::string>(j, {"adapters", "method"}, adapterDefaults.method) == "lora")
     method = QStringLiteral("lora");
-  else if (valueOr<std::string>(j, {"allocation", "method"}, "uniform") == "mola")
-    method = QStringLiteral("mola");
+  if (m_method->findText(method) < 0) method = QStringLiteral("uniform");
   m_method->setCurrentText(method);
+  const GuiLoMoConfig gl;
+  const auto glText = [&](const char* key, const std::string& fallback) {
+    return QString::fromStdString(
+        valueOr<std::string>(j, {"allocation", "guilomo", key}, fallback));
+  };
+  m_glStage->setCurrentText(glText("stage", gl.stage));
+  m_glArchitect->setCurrentText(glText("architect_mode", gl.architect_mode));
+  m_glSplit->setCurrentText(glText("split", gl.split));
+  m_glReadout->setCurrentText(glText("readout", gl.readout));
+  m_glSearchSteps->setValue(
+      valueOr<int>(j, {"allocation", "guilomo", "search_steps"}, gl.search_steps));
+  const DrLoraConfig dr;
+  m_drInit->setValue(valueOr<int>(j, {"allocation", "drlora", "r_init"}, dr.r_init));
+  m_drTarget->setValue(valueOr<int>(j, {"allocation", "drlora", "r_target"}, dr.r_target));
+  m_drMax->setValue(valueOr<int>(j, {"allocation", "drlora", "r_max"}, dr.r_max));
   m_molaPreset->setCurrentText(
       QString::fromStdString(valueOr<std::string>(j, {"allocation", "preset"}, "2468")));
   m_experts->setValue(valueOr<int>(j, {"adapters", "num_experts"}, adapterDefaults.num_experts));
@@ -283,10 +418,22 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j) {
       path, path.isEmpty() ? QString() : QDir::cleanPath(m_workspace.absoluteFilePath(path)));
   m_backbone->showDevice(
       QString::fromStdString(valueOr<std::string>(j, {"train", "device"}, trainDefaults.device)));
+  showMethodControls(method, hasAdapters);
+  m_syncing = false;
+}
+
+void NewRunDialog::showMethodControls(const QString& method, bool hasAdapters) {
   m_molaPreset->setEnabled(hasAdapters && method == QLatin1String("mola"));
   m_experts->setEnabled(hasAdapters && method == QLatin1String("uniform"));
-  m_topK->setEnabled(hasAdapters && method != QLatin1String("lora"));
-  m_syncing = false;
+  m_topK->setEnabled(hasAdapters && method != QLatin1String("lora") && !isRoutedMethod(method));
+  m_guilomoBox->setVisible(hasAdapters && method == QLatin1String("guilomo"));
+  m_drBox->setVisible(hasAdapters && isRoutedMethod(method));
+  m_drBox->setTitle(method == QLatin1String("drlora")
+                        ? tr("DR-LoRA: routed-expert ranks")
+                        : tr("Static frequency: routed-expert ranks"));
+  const bool grows = method == QLatin1String("drlora");
+  m_drInitLabel->setVisible(grows);
+  m_drInit->setVisible(grows);
 }
 
 void NewRunDialog::patchJson(const std::string& dottedPath, const nlohmann::json& value) {
@@ -326,16 +473,46 @@ void NewRunDialog::applyMethod(const QString& method) {
     return;
   }
   if (!j.is_object() || !j.contains("adapters")) return;
+  nlohmann::json& alloc = j["allocation"];
+  if (!alloc.is_object()) alloc = nlohmann::json::object();
   if (method == QLatin1String("lora")) {
     j["adapters"]["method"] = "lora";
+    // Plain LoRA on the dense projections: a routed-expert method would still adapt experts
+    // and GuiLoMo needs LoRA-MoE, so both fall back to uniform.
+    const QString previous = QString::fromStdString(alloc.value("method", std::string()));
+    if (isRoutedMethod(previous) || previous == QLatin1String("guilomo"))
+      alloc["method"] = "uniform";
+  } else if (isRoutedMethod(method)) {
+    // The routed experts get plain LoRAs; adapters.method says what the dense targets get.
+    alloc["method"] = method.toStdString();
+    nlohmann::json& dr = alloc["drlora"];
+    if (!dr.is_object()) dr = nlohmann::json::object();
+    if (method == QLatin1String("drlora")) dr["r_init"] = m_drInit->value();
+    dr["r_target"] = m_drTarget->value();
+    dr["r_max"] = m_drMax->value();
   } else {
     j["adapters"]["method"] = "moe_lora";
-    j["allocation"]["method"] = method.toStdString();
+    alloc["method"] = method.toStdString();
     if (method == QLatin1String("mola"))
-      j["allocation"]["preset"] = m_molaPreset->currentText().toStdString();
-    else
-      j["allocation"].erase("preset");
+      alloc["preset"] = m_molaPreset->currentText().toStdString();
+    if (method == QLatin1String("guilomo")) {
+      nlohmann::json& gl = alloc["guilomo"];
+      if (!gl.is_object()) gl = nlohmann::json::object();
+      gl["stage"] = m_glStage->currentText().toStdString();
+      gl["architect_mode"] = m_glArchitect->currentText().toStdString();
+      gl["split"] = m_glSplit->currentText().toStdString();
+      gl["readout"] = m_glReadout->currentText().toStdString();
+      gl["search_steps"] = m_glSearchSteps->value();
+    }
   }
+  // Only the chosen method's own settings stay (plain LoRA ignores allocation; it keeps it).
+  const QString kept = method == QLatin1String("lora")
+                           ? QString::fromStdString(alloc.value("method", std::string()))
+                           : method;
+  if (method != QLatin1String("lora") && kept != QLatin1String("mola")) alloc.erase("preset");
+  if (kept != QLatin1String("guilomo")) alloc.erase("guilomo");
+  if (!isRoutedMethod(kept)) alloc.erase("drlora");
+  if (alloc.empty()) j.erase("allocation");
   m_syncing = true;
   m_editor->setPlainText(QString::fromStdString(j.dump(2)));
   m_syncing = false;

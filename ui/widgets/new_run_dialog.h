@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // NewRunDialog: pick a preset from experiments/*.json, edit its JSON (a text editor plus form
 // fields for common knobs, kept in sync), see the ap_core validation error inline (Launch is
-// disabled while invalid) and an allocation preview; Launch writes
+// disabled while invalid) and an allocation preview. The method combo covers lora, uniform,
+// mola, guilomo (stage, architect mode, split, readout, search steps) and drlora /
+// static_frequency (r_init, r_target, r_max); Launch writes
 // <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path).
 #pragma once
 
@@ -15,6 +17,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QGroupBox;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -52,6 +55,16 @@ class NewRunDialog : public QDialog {
   QSpinBox* rankSpin() const { return m_rank; }
   QSpinBox* stepsSpin() const { return m_steps; }
   QComboBox* methodCombo() const { return m_method; }
+  QGroupBox* guilomoBox() const { return m_guilomoBox; }
+  QComboBox* guilomoStageCombo() const { return m_glStage; }
+  QComboBox* architectModeCombo() const { return m_glArchitect; }
+  QComboBox* splitCombo() const { return m_glSplit; }
+  QComboBox* readoutCombo() const { return m_glReadout; }
+  QSpinBox* searchStepsSpin() const { return m_glSearchSteps; }
+  QGroupBox* drloraBox() const { return m_drBox; }
+  QSpinBox* rInitSpin() const { return m_drInit; }
+  QSpinBox* rTargetSpin() const { return m_drTarget; }
+  QSpinBox* rMaxSpin() const { return m_drMax; }
   class BackbonePicker* backbonePicker() const {
     return m_backbone;
   }
@@ -69,6 +82,10 @@ class NewRunDialog : public QDialog {
 
  private:
   QWidget* buildForm();
+  QGroupBox* buildGuiLoMoBox();
+  QGroupBox* buildDrLoraBox();
+  /// Shows the method's own controls (GuiLoMo, DR-LoRA) and enables the shared ones.
+  void showMethodControls(const QString& method, bool hasAdapters);
   void loadPresets(const QString& experimentsDir);
   void syncFormFromJson(const nlohmann::json& j);
   void patchJson(const std::string& dottedPath, const nlohmann::json& value);
@@ -93,6 +110,17 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_rank = nullptr;
   QDoubleSpinBox* m_lr = nullptr;
   QSpinBox* m_steps = nullptr;
+  QGroupBox* m_guilomoBox = nullptr;
+  QComboBox* m_glStage = nullptr;
+  QComboBox* m_glArchitect = nullptr;
+  QComboBox* m_glSplit = nullptr;
+  QComboBox* m_glReadout = nullptr;
+  QSpinBox* m_glSearchSteps = nullptr;
+  QGroupBox* m_drBox = nullptr;
+  QLabel* m_drInitLabel = nullptr;
+  QSpinBox* m_drInit = nullptr;
+  QSpinBox* m_drTarget = nullptr;
+  QSpinBox* m_drMax = nullptr;
   BackendQueries m_queries;
   class BackbonePicker* m_backbone = nullptr;
 };

@@ -36,11 +36,37 @@ bool isAccuracyKey(const std::string& key) {
   return key == "eval/acc" || key.rfind("eval/acc/", 0) == 0;
 }
 
+QString tagOf(const Run& run, const char* key) {
+  const auto it = run.tags.find(key);
+  return it == run.tags.end() ? QString() : QString::fromStdString(it->second);
+}
+
+QString runLink(const QString& id, bool self) {
+  const QString shortId = id.left(8);
+  return self ? QStringLiteral("<b>%1</b>").arg(shortId)
+              : QStringLiteral("<a href='run:%1'>%2</a>").arg(id, shortId);
+}
+
 }  // namespace
+
+QString pipelineLinksHtml(const Run& run) {
+  const QString self = QString::fromStdString(run.run_id);
+  const QString search = tagOf(run, "guilomo/search_run");
+  const QString retrain = tagOf(run, "guilomo/retrain_run");
+  if (search.isEmpty() && retrain.isEmpty()) return {};
+  const bool isSearch = search.isEmpty();  // the search run links forward, the retrain back
+  const QString searchId = isSearch ? self : search;
+  const QString retrainId = isSearch ? retrain : self;
+  const QString retrainPart = retrainId.isEmpty() ? QObject::tr("<i>(starts after the search)</i>")
+                                                  : runLink(retrainId, !isSearch);
+  return QObject::tr("GuiLoMo pipeline: search run %1 &rarr; retrain run %2")
+      .arg(runLink(searchId, isSearch), retrainPart);
+}
 
 RunView::RunView(QWidget* parent)
     : QWidget(parent),
       m_header(new QLabel(this)),
+      m_pipeline(new QLabel(this)),
       m_stopButton(new QPushButton(tr("Stop"), this)),
       m_tabs(new QTabWidget(this)),
       m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
@@ -56,7 +82,17 @@ RunView::RunView(QWidget* parent)
   m_header->setTextFormat(Qt::RichText);
   m_header->setWordWrap(true);
   m_header->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  top->addWidget(m_header, 1);
+  auto* headerColumn = new QVBoxLayout;
+  headerColumn->addWidget(m_header);
+  m_pipeline->setTextFormat(Qt::RichText);
+  m_pipeline->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
+  m_pipeline->setToolTip(tr("The runs of one GuiLoMo pipeline; click the other run to select it"));
+  m_pipeline->setVisible(false);
+  headerColumn->addWidget(m_pipeline);
+  top->addLayout(headerColumn, 1);
+  connect(m_pipeline, &QLabel::linkActivated, this, [this](const QString& link) {
+    if (link.startsWith(QLatin1String("run:"))) Q_EMIT runLinkActivated(link.mid(4));
+  });
   m_stopButton->setEnabled(false);
   m_stopButton->setToolTip(tr("Stop the run (SIGTERM: it finishes the step and checkpoints)"));
   top->addWidget(m_stopButton, 0, Qt::AlignTop);
@@ -205,6 +241,7 @@ void RunView::refreshNow() {
 void RunView::updateHeader() {
   if (!m_reader || m_runId.isEmpty()) {
     m_header->setText(tr("<i>Select a run in the table (two runs: Compare).</i>"));
+    m_pipeline->setVisible(false);
     return;
   }
   std::optional<Run> run;
@@ -215,8 +252,12 @@ void RunView::updateHeader() {
   }
   if (!run) {
     m_header->setText(tr("<i>Run %1 not found.</i>").arg(m_runId));
+    m_pipeline->setVisible(false);
     return;
   }
+  const QString links = pipelineLinksHtml(*run);
+  if (links != m_pipeline->text()) m_pipeline->setText(links);
+  m_pipeline->setVisible(!links.isEmpty());
   const QColor color = runColor(m_runId);
   QString html = QStringLiteral(
                      "<span style='color:%1;font-size:large'>&#9632;</span> "

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // RunView: the detail panel of one run: a header (name, status, method, error), live loss and
 // accuracy curves, the per-layer expert counts, the routing-load heatmap with its step scrubber,
-// the run's stderr log (runs launched from this GUI) and its config. Data is pulled from the
+// the run's stderr log (runs launched from this GUI) and its config. A GuiLoMo pipeline's runs
+// link to each other in the header (tags guilomo/search_run, guilomo/retrain_run); clicking the
+// other run emits runLinkActivated. Data is pulled from the
 // store by step increments; nudges are coalesced by a 60 ms single-shot timer.
 #pragma once
 
@@ -21,6 +23,11 @@ class QPushButton;
 class QTabWidget;
 
 namespace apportion::ui {
+
+/// "GuiLoMo pipeline: search run <a>…</a> → retrain run <a>…</a>" for a run with a
+/// guilomo/search_run or guilomo/retrain_run tag (links "run:<id>"; the run itself is bold,
+/// not a link); empty for other runs.
+QString pipelineLinksHtml(const Run& run);
 
 class ExpertCountBars;
 class ExpertLoadHeatmap;
@@ -50,7 +57,10 @@ class RunView : public QWidget {
     return m_allocation;
   }
   QPushButton* stopButton() const { return m_stopButton; }
+  QTabWidget* tabs() const { return m_tabs; }
   QLabel* headerLabel() const { return m_header; }
+  /// The pipeline line (hidden unless the run belongs to a GuiLoMo pipeline).
+  QLabel* pipelineLabel() const { return m_pipeline; }
 
  public Q_SLOTS:
   /// A run committed rows up to `step`: coalesced incremental refresh if it is shown.
@@ -64,6 +74,8 @@ class RunView : public QWidget {
 
  Q_SIGNALS:
   void stopRequested(const QString& runId);
+  /// The user clicked a linked run (the other run of a GuiLoMo pipeline).
+  void runLinkActivated(const QString& runId);
 
  private:
   void scheduleRefresh();
@@ -77,6 +89,7 @@ class RunView : public QWidget {
   QTimer m_refreshTimer;
 
   QLabel* m_header = nullptr;
+  QLabel* m_pipeline = nullptr;
   QPushButton* m_stopButton = nullptr;
   QTabWidget* m_tabs = nullptr;
   MetricPlot* m_lossPlot = nullptr;
