@@ -35,7 +35,22 @@ for task in lookup arithmetic facts; do
   echo "== guilomo search on $task only"
   "$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" \
     --name "guilomo-search-$task" --progress none $threads \
-    --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]" --max-steps 100
+    --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]"
+done
+# The GSVs move slowly at the reference's α learning rate (3e-3) in 100 steps: a longer, faster
+# search (300 steps, α lr 3e-2) as a pipeline and on single tasks, to see whether allocations
+# then differ across tasks.
+echo "== guilomo-long (300-step search, alpha_lr 0.03)"
+"$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" --name "guilomo-long" \
+  --progress none $threads --set allocation.guilomo.search_steps=300 \
+  --set allocation.guilomo.alpha_lr=0.03
+for task in lookup arithmetic facts; do
+  echo "== guilomo-long search on $task only"
+  "$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" \
+    --name "guilomo-long-search-$task" --progress none $threads \
+    --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]" \
+    --set allocation.guilomo.search_steps=300 \
+    --set allocation.guilomo.alpha_lr=0.03
 done
 python3 "$root/experiments/make_results.py" "$db" "$root/experiments/RESULTS.md"
 echo "wrote $root/experiments/RESULTS.md"

@@ -71,6 +71,12 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
         "adapters: missing — this is a pretraining config; run it with "
         "`apportion pretrain`, or add an adapters section");
   }
+  if (p.cfg.allocation.method == "guilomo" && p.cfg.allocation.guilomo.stage == "search" &&
+      p.cfg.allocation.guilomo.search_steps > 0 && args.resume.empty()) {
+    // A search alone runs allocation.guilomo.search_steps steps, as in the pipeline.
+    p.json["train"]["steps"] = p.cfg.allocation.guilomo.search_steps;
+    p.cfg = ExperimentConfig::from_json(p.json);
+  }
   resolve_device(p.cfg.train.device);  // a missing GPU is a usage error, before any run row
   p.json = p.cfg.to_json();            // the stored form: every default written out
   return p;

@@ -205,7 +205,7 @@ method_presets)
   grep -q '"guilomo/gsv_expert"' "$WS/search.json" || fail "search lacks GSV records"
   grep -q '"guilomo/gsv_rank"' "$WS/search.json" || fail "search lacks rank GSV records"
   grep -q "\"guilomo/retrain_run\": *\"$retrain\"" "$WS/search.json" || fail "search not linked to the retrain: $(grep -o '"guilomo/[a-z_]*": *"[^"]*"' "$WS/search.json")"
-  grep -q '"allocation_method": *"guilomo_search"' "$WS/search.json" || fail "search method"
+  grep -q '"method": *"guilomo_search"' "$WS/search.json" || fail "search method"
   "$APP" show "$retrain" --db "$DB" --json >"$WS/retrain.json"
   grep -q "\"guilomo/search_run\": *\"$search\"" "$WS/retrain.json" || fail "retrain not linked to the search"
   grep -q "runs/$search/guilomo_allocation.json" "$WS/retrain.json" || fail "retrain config does not name the allocation"
@@ -231,6 +231,7 @@ method_determinism)
   for preset in guilomo drlora drlora-static; do
     for i in 1 2; do
       "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --set allocation.guilomo.stage=search \
+        --set allocation.guilomo.search_steps=6 \
         --set allocation.drlora.interval=2 >"$WS/$preset.$i" 2>"$WS/err"
       expect_code $? 0
       run=$(head -n 1 "$WS/$preset.$i" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')

@@ -287,7 +287,7 @@ class TestPlots : public QObject {
       test::DemoRunSpec b;
       b.method = "static_frequency";
       st = test::add_demo_run(store, b);
-      store.set_tag(st, "drlora/budget", "");  // no budget tag: computed from L·N·r_target
+      store.set_tag(st, "drlora/budget", "");       // no budget tag: computed from L·N·r_target
       store.set_tag(dr, "active_params", "12345");  // parameters in use below r_max
       store.flush();
     }

@@ -29,8 +29,8 @@ struct BudgetSummary {
   /// tag active_params: parameters in use when LoRAs are allocated above their active rank
   /// (DR-LoRA, static_frequency); -1 when the run has none.
   long long activeParams = -1;
-  int totalExperts = 0;            ///< Σ alloc/experts
-  long long totalRank = 0;         ///< Σ alloc/rank (or drlora/rank)
+  int totalExperts = 0;     ///< Σ alloc/experts
+  long long totalRank = 0;  ///< Σ alloc/rank (or drlora/rank)
   /// DR-LoRA / static_frequency: the rank budget, tag drlora/budget or L·N·r_target from the
   /// newest drlora/rank shape and the param allocation.drlora.r_target (-1: not such a run).
   long long rankBudget = -1;
