@@ -140,6 +140,38 @@ def seed_table(db):
     return rows if len(rows) > 6 else []
 
 
+def cross_task_table(db):
+    """Pairs of single-task GuiLoMo searches of one family (NAME-search-TASK): how many of the
+    modules' found expert counts and ranks differ between the two tasks."""
+    found = {}
+    for run_id, name, method, start, end, cfg in newest_runs(db):
+        m = re.match(r"(.*)-search-(\w+)$", name)
+        if method != "guilomo_search" or not m:
+            continue
+        e = newest_matrix(db, run_id, "alloc/experts")
+        r = newest_matrix(db, run_id, "alloc/rank")
+        if e and r:
+            found.setdefault(m.group(1), {})[m.group(2)] = (e[1], r[1])
+    rows = ["", "## GuiLoMo allocations across tasks", "",
+            "Single-task searches of the same settings and seed (so the same random GSV start): "
+            "modules whose found expert count differs, and expert slots (used by both) whose "
+            "found rank differs.", "",
+            "| searches | tasks | expert counts differing | ranks differing |",
+            "| --- | --- | --- | --- |"]
+    for family, tasks in found.items():
+        names = sorted(tasks)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                (ea, ra), (eb, rb) = tasks[names[i]], tasks[names[j]]
+                de = sum(a != b for a, b in zip(ea, eb) if a >= 0)
+                pairs = [(a, b) for a, b in zip(ra, rb) if a > 0 and b > 0]
+                dr = sum(a != b for a, b in pairs)
+                rows.append("| %s | %s vs %s | %d of %d | %d of %d |" % (
+                    family, names[i], names[j], de, sum(1 for a in ea if a >= 0), dr,
+                    len(pairs)))
+    return rows if len(rows) > 6 else []
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: make_results.py WORKSPACE.sqlite [OUT.md]")
@@ -166,6 +198,7 @@ def main():
             name, method, "%.3f" % acc if acc is not None else "–", task_text, params, wall,
             allocation_text(db, run_id, method)))
     out += seed_table(db)
+    out += cross_task_table(db)
     text = "\n".join(out) + "\n"
     # Hand-written findings below "## Findings" in an existing file survive a re-run.
     if len(sys.argv) > 2:

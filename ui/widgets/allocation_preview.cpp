@@ -168,7 +168,7 @@ AllocationPreview previewRoutedExperts(const ExperimentConfig& cfg, const ModelS
                   .arg(d.r_max)
             : QObject::tr(
                   "Static-frequency baseline on the routed experts (%1): %2, fixed once "
-                  "from a %3-batch calibration pass (at most %4 per expert)")
+                  "from a calibration pass of %3 batches (at most %4 per expert)")
                   .arg(routed.join(QLatin1Char('/')), budget)
                   .arg(d.calibration_batches)
                   .arg(d.r_max);
