@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -278,6 +279,50 @@ std::vector<std::vector<double>> DrLoraScheduler::importance() const {
 
 std::vector<std::vector<double>> DrLoraScheduler::saliency() const {
   return per_layer(expert_saliency(expert_importance()));
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> DrLoraScheduler::state() const {
+  const auto n = static_cast<int64_t>(experts_.size());
+  auto ranks = torch::empty({n}, torch::kInt64);
+  auto freq = torch::empty({n}, torch::kFloat64);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (int64_t x = 0; x < n; ++x) {
+    const Expert& e = experts_[static_cast<size_t>(x)];
+    ranks[x] = e.rank;
+    freq[x] = e.frequency;
+    for (size_t p = 0; p < e.importance_ema.size(); ++p) {
+      out.emplace_back("importance/" + std::to_string(x) + "/" + std::to_string(p),
+                       e.importance_ema[p].detach().cpu().clone());
+    }
+  }
+  out.emplace_back("ranks", ranks);
+  out.emplace_back("frequency", freq);
+  return out;
+}
+
+void DrLoraScheduler::load_state(const std::vector<std::pair<std::string, torch::Tensor>>& state) {
+  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+  auto get = [&](const std::string& name, int64_t numel) {
+    const auto it = by_name.find(name);
+    AP_CHECK_AS(CheckpointError, it != by_name.end() && it->second.numel() == numel,
+                "DR-LoRA state: '", name, "' is missing or of another size in the checkpoint");
+    return it->second;
+  };
+  const auto n = static_cast<int64_t>(experts_.size());
+  const auto ranks = get("ranks", n).to(torch::kInt64);
+  const auto freq = get("frequency", n).to(torch::kFloat64);
+  torch::NoGradGuard no_grad;
+  for (int64_t x = 0; x < n; ++x) {
+    Expert& e = experts_[static_cast<size_t>(x)];
+    e.rank = static_cast<int>(ranks[x].item<int64_t>());
+    e.frequency = freq[x].item<double>();
+    for (size_t p = 0; p < e.importance_ema.size(); ++p) {
+      auto& ema = e.importance_ema[p];
+      ema.copy_(get("importance/" + std::to_string(x) + "/" + std::to_string(p), ema.numel())
+                    .reshape(ema.sizes()));
+      e.loras[p]->set_active_rank(e.rank);
+    }
+  }
 }
 
 std::vector<MatrixPoint> DrLoraScheduler::records(int64_t step) const {

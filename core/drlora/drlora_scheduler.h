@@ -30,6 +30,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/drlora/drlora_options.h"
@@ -102,6 +104,14 @@ class DrLoraScheduler {
   /// Matrix records [layers, N] (NaN rows for dense / unadapted layers): drlora/rank,
   /// drlora/frequency (f), drlora/importance (g, not normalised), drlora/saliency (S).
   std::vector<MatrixPoint> records(int64_t step) const;
+
+  /// The trackers and ranks as named CPU tensors, for checkpoints: "ranks" int64 [X],
+  /// "frequency" float64 [X] and "importance/<x>/<p>" float32 [R] (expert x in (layer, expert)
+  /// order, its LoRA p), copies.
+  std::vector<std::pair<std::string, at::Tensor>> state() const;
+  /// Restores what state() returned (same names and shapes; Error otherwise) and sets every
+  /// expert LoRA's active rank to its restored rank.
+  void load_state(const std::vector<std::pair<std::string, at::Tensor>>& state);
 
   /// R_{l,i}; -1 for an unadapted layer. Ranks are [decoder layer][expert].
   int rank(int layer, int expert) const;

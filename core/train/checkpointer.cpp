@@ -22,12 +22,20 @@ std::string tensor_key(const std::string& name) {
   return key;
 }
 
+/// Method state tensors live beside the parameters under their own prefix.
+std::string state_key(const std::string& name) {
+  std::string key = "state/";
+  for (char c : name) key.push_back(c == '.' || c == '/' ? '|' : c);
+  return key;
+}
+
 }  // namespace
 
 int64_t save_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
                         torch::optim::Optimizer& optimizer,
-                        int64_t step) {
+                        int64_t step,
+                        const CheckpointExtras& extras) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", torch::tensor(kCheckpointMagic, torch::kInt64));
   archive.write("version", torch::tensor(kCheckpointVersion, torch::kInt64));
@@ -35,9 +43,17 @@ int64_t save_checkpoint(const std::string& path,
   for (const auto& [name, tensor] : trainable) {
     archive.write(tensor_key(name), tensor.detach().cpu(), /*is_buffer=*/true);
   }
+  for (const auto& [name, tensor] : extras.state) {
+    archive.write(state_key(name), tensor.detach().cpu(), /*is_buffer=*/true);
+  }
   torch::serialize::OutputArchive optim_archive;
   optimizer.save(optim_archive);
   archive.write("optimizer", optim_archive);
+  for (const auto& [name, extra] : extras.optimizers) {
+    torch::serialize::OutputArchive a;
+    extra->save(a);
+    archive.write("optimizer_" + name, a);
+  }
   auto generator = at::detail::getDefaultCPUGenerator();
   at::Tensor rng_state;
   {
@@ -56,7 +72,8 @@ int64_t save_checkpoint(const std::string& path,
 
 int64_t load_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
-                        torch::optim::Optimizer& optimizer) {
+                        torch::optim::Optimizer& optimizer,
+                        const CheckpointExtras& extras) {
   if (!std::filesystem::exists(path)) {
     throw CheckpointError(path +
                           ": no checkpoint to resume from (the run never reached its "
@@ -89,10 +106,11 @@ int64_t load_checkpoint(const std::string& path,
   }
   const int64_t step = read_scalar("step");
   torch::NoGradGuard no_grad;
-  for (const auto& [name, tensor] : trainable) {
+  // Restores one tensor in place from `key`, checking that it exists and fits.
+  auto restore = [&](const std::string& key, const std::string& name, const at::Tensor& tensor) {
     torch::Tensor stored;
     try {
-      archive.read(tensor_key(name), stored, /*is_buffer=*/true);
+      archive.read(key, stored, /*is_buffer=*/true);
     } catch (const c10::Error&) {
       throw CheckpointError(path + ": tensor '" + name +
                             "' is missing — the checkpoint belongs to another configuration");
@@ -101,12 +119,20 @@ int64_t load_checkpoint(const std::string& path,
       throw CheckpointError(path + ": tensor '" + name + "' has shape " + c10::str(stored.sizes()) +
                             ", the model expects " + c10::str(tensor.sizes()));
     }
-    tensor.copy_(stored);
-  }
+    at::Tensor target = tensor;
+    target.copy_(stored);
+  };
+  for (const auto& [name, tensor] : trainable) restore(tensor_key(name), name, tensor);
+  for (const auto& [name, tensor] : extras.state) restore(state_key(name), name, tensor);
   try {
     torch::serialize::InputArchive optim_archive;
     archive.read("optimizer", optim_archive);
     optimizer.load(optim_archive);
+    for (const auto& [name, extra] : extras.optimizers) {
+      torch::serialize::InputArchive a;
+      archive.read("optimizer_" + name, a);
+      extra->load(a);
+    }
     torch::Tensor rng_state;
     archive.read("rng_cpu", rng_state, /*is_buffer=*/true);
     auto generator = at::detail::getDefaultCPUGenerator();

@@ -19,17 +19,26 @@ inline constexpr int64_t kCheckpointVersion = 1;
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
+/// What an allocation method adds to a checkpoint (training_hooks.h): method state tensors
+/// (restored in place, by name) and further optimisers (e.g. GuiLoMo's GSV AdamW), by name.
+struct CheckpointExtras {
+  NamedTensors state;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+};
+
 /// Writes `path` (atomically). Returns the file size in bytes.
 int64_t save_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
                         torch::optim::Optimizer& optimizer,
-                        int64_t step);
+                        int64_t step,
+                        const CheckpointExtras& extras = {});
 
 /// Restores trainable tensors (in place, by name), the optimiser state and the RNG; returns the
 /// step. Throws CheckpointError naming the file and the problem (missing, wrong magic/version,
 /// a tensor missing or of another shape).
 int64_t load_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
-                        torch::optim::Optimizer& optimizer);
+                        torch::optim::Optimizer& optimizer,
+                        const CheckpointExtras& extras = {});
 
 }  // namespace apportion

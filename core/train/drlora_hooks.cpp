@@ -83,7 +83,8 @@ class DrLoraHooks : public TrainingHooks {
                    built_.model->projections(),
                    cfg_.train.steps) {}
 
-  bool resumable() const override { return false; }
+  CheckpointExtras checkpoint_extras() override { return {scheduler_.state(), {}}; }
+  void restore(const CheckpointExtras& loaded) override { scheduler_.load_state(loaded.state); }
 
   void before_training(int64_t first_step) override {
     records(first_step);

@@ -84,7 +84,10 @@ class GuiLoMoSearchHooks : public TrainingHooks {
                                                     architect_options(cfg_.allocation.guilomo));
   }
 
-  bool resumable() const override { return false; }
+  /// The GSVs (restored in place) and their AdamW.
+  CheckpointExtras checkpoint_extras() override {
+    return {built_.upper_level, {{"alpha", &architect_->alpha_optimizer()}}};
+  }
 
   void before_training(int64_t first_step) override {
     start_ = Clock::now();

@@ -297,7 +297,8 @@ struct Trainer::Impl {
   }
 
   void checkpoint(int64_t step) {
-    const int64_t bytes = save_checkpoint(checkpoint_path, built.trainable, *optimizer, step);
+    const int64_t bytes = save_checkpoint(checkpoint_path, built.trainable, *optimizer, step,
+                                          hooks->checkpoint_extras());
     sink->on_artifact(ArtifactWritten{"checkpoint", "checkpoint.pt", step, bytes});
   }
 
@@ -464,14 +465,11 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
     return aux.defined() ? loss + aux : loss;
   };
   s.hooks = make_training_hooks(context);
-  if (options.resume && !s.hooks->resumable()) {
-    throw ConfigError("--resume: a " + cfg.allocation.method +
-                      " run keeps method state (GSV optimiser / rank-growth trackers) that the "
-                      "checkpoint does not hold yet; start the run again instead");
-  }
   if (options.resume) {
     // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
-    s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer);
+    const CheckpointExtras extras = s.hooks->checkpoint_extras();
+    s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer, extras);
+    s.hooks->restore(extras);
     s.log("info", "resuming from step " + std::to_string(s.resumed_step));
   }
   if (cfg.train.gradient_checkpointing && cfg.adapters && cfg.adapters->method == "moe_lora" &&

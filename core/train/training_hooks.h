@@ -21,6 +21,7 @@
 #include "core/config/experiment_config.h"
 #include "core/data/batcher.h"
 #include "core/events/event_sink.h"
+#include "core/train/checkpointer.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -60,8 +61,11 @@ class TrainingHooks {
   virtual void after_optimizer_step(int64_t /*step*/, torch::optim::Optimizer& /*optimizer*/) {}
   virtual void records(int64_t /*step*/) {}
   virtual void finish(int64_t /*step*/) {}
-  /// False when the run's method state is not in the checkpoint, so --resume must refuse it.
-  virtual bool resumable() const { return true; }
+  /// The method's state for checkpoints: tensors (current values; load_checkpoint restores
+  /// into them in place) and further optimisers. Called for every checkpoint and on resume.
+  virtual CheckpointExtras checkpoint_extras() { return {}; }
+  /// After a resume filled `loaded` (what checkpoint_extras() returned): apply it.
+  virtual void restore(const CheckpointExtras& /*loaded*/) {}
   /// Forgets per-forward caches (called after every micro-batch).
   virtual void clear_caches() {}
 };
