@@ -63,7 +63,8 @@ void validate_adapters(const AdapterConfig& a, const AllocationConfig& alloc) {
     min_experts = *std::min_element(blocks.begin(), blocks.end());
     experts_source = "allocation.preset \"" + alloc.preset + "\"";
   }
-  if (alloc.top_k_per_layer.empty()) {
+  // GuiLoMo bounds top-k by its supernet (allocation.guilomo.n_max, method_config_io.cpp).
+  if (alloc.top_k_per_layer.empty() && alloc.method != "guilomo") {
     require(a.top_k <= min_experts, "adapters.top_k",
             "must be <= number of experts (" + std::to_string(min_experts) + " in " +
                 experts_source + ")" + got(a.top_k));
