@@ -5,10 +5,19 @@
 //   apportion-gui [WORKSPACE.sqlite] [--experiments DIR] [--apportion PATH]
 //                 [--screenshot FILE.png [--screenshot-delay MS] [--compare | --new-run]]
 //                 [--run ID-PREFIX [--run-tab N]]
+//                 [--group-seeds] [--expand-groups LABEL,…|*] [--select-group LABEL]
+//                 [--compare-groups LABEL,LABEL|*] [--table-height PX]
+// Groups are named by their label (the run name without "-s<seed>", as the table shows it) or
+// key; a prefix is enough. Example: the seed-group table and a group comparison of the docs:
+//   apportion-gui WS.sqlite --group-seeds --expand-groups lora --screenshot table.png
+//   apportion-gui WS.sqlite --compare-groups mola-2468,lora --screenshot compare.png
+#include <algorithm>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QPixmap>
+#include <QSplitter>
 #include <QTabWidget>
 #include <QTimer>
 #include <QWidget>
@@ -55,8 +64,27 @@ int main(int argc, char* argv[]) {
       QStringLiteral("run-tab"),
       QStringLiteral("Run view tab to show: 0 curves, 1 allocation, 2 log, 3 config."),
       QStringLiteral("N"), QStringLiteral("0"));
-  parser.addOptions(
-      {experiments, apportionExe, screenshot, delay, compare, newRun, runOption, runTab});
+  const QCommandLineOption groupSeeds(
+      QStringLiteral("group-seeds"),
+      QStringLiteral("Show seed groups in the run table (View → Group runs by seed)."));
+  const QCommandLineOption expandGroups(
+      QStringLiteral("expand-groups"),
+      QStringLiteral("Expand the seed groups with these labels (comma-separated; * = all)."),
+      QStringLiteral("LABELS"));
+  const QCommandLineOption selectGroup(
+      QStringLiteral("select-group"),
+      QStringLiteral("Select the seed group with this label (run view: its first run)."),
+      QStringLiteral("LABEL"));
+  const QCommandLineOption compareGroups(
+      QStringLiteral("compare-groups"),
+      QStringLiteral("Compare two seed groups, A,B by label (* = the first two groups)."),
+      QStringLiteral("A,B"));
+  const QCommandLineOption tableHeight(
+      QStringLiteral("table-height"),
+      QStringLiteral("Height of the run table in pixels (the panels below get the rest)."),
+      QStringLiteral("PX"));
+  parser.addOptions({experiments, apportionExe, screenshot, delay, compare, newRun, runOption,
+                     runTab, groupSeeds, expandGroups, selectGroup, compareGroups, tableHeight});
   parser.process(app);
 
   const apportion::AppPaths paths =
@@ -69,11 +97,30 @@ int main(int argc, char* argv[]) {
     window.openLastWorkspace();
   window.show();
 
-  if (parser.isSet(compare))
-    window.showCompareOfFirstTwo(
-        parser.value(runOption).split(QLatin1Char(','), Qt::SkipEmptyParts));
-  else if (!parser.isSet(runOption) || !window.selectRunById(parser.value(runOption)))
+  const auto list = [&parser](const QCommandLineOption& option) {
+    return parser.value(option).split(QLatin1Char(','), Qt::SkipEmptyParts);
+  };
+  if (parser.isSet(groupSeeds)) window.setGroupSeeds(true);
+  if (parser.isSet(compareGroups)) {
+    QStringList labels = list(compareGroups);
+    labels.removeAll(QStringLiteral("*"));
+    if (!window.showCompareOfGroups(labels))
+      qWarning("--compare-groups: the workspace has fewer than two seed groups");
+  } else if (parser.isSet(compare)) {
+    window.showCompareOfFirstTwo(list(runOption));
+  } else if (parser.isSet(selectGroup)) {
+    if (!window.selectGroup(parser.value(selectGroup)))
+      qWarning("--select-group: no seed group matches '%s'", qPrintable(parser.value(selectGroup)));
+  } else if (!parser.isSet(runOption) || !window.selectRunById(parser.value(runOption))) {
     window.selectFirstFinishedRun();
+  }
+  if (parser.isSet(expandGroups)) window.expandGroups(list(expandGroups));
+  if (parser.isSet(tableHeight)) {
+    if (auto* splitter = qobject_cast<QSplitter*>(window.centralWidget())) {
+      const int top = parser.value(tableHeight).toInt();
+      splitter->setSizes({top, std::max(100, splitter->height() - top)});
+    }
+  }
   window.runView()->tabs()->setCurrentIndex(parser.value(runTab).toInt());
   QWidget* dialog = parser.isSet(newRun) ? window.openNewRunDialog() : nullptr;
 

@@ -20,7 +20,8 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
-#include <QTableView>
+#include <QToolButton>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 #include "app/gui/run_launcher.h"
@@ -41,6 +42,7 @@ namespace {
 const ui::Preference<QString> kLastWorkspace(QStringLiteral("workspace/last"), QString());
 const ui::Preference<QByteArray> kGeometry(QStringLiteral("window/geometry"), QByteArray());
 const ui::Preference<QByteArray> kSplitter(QStringLiteral("window/splitter"), QByteArray());
+const ui::Preference<bool> kGroupSeeds(QStringLiteral("runs/group_seeds"), false);
 }  // namespace
 
 MainWindow::MainWindow(AppPaths paths, QWidget* parent)
@@ -49,7 +51,7 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
       m_model(new ui::RunTableModel(this)),
       m_proxy(new QSortFilterProxyModel(this)),
       m_watcher(new ui::StoreWatcher(this)),
-      m_table(new QTableView),
+      m_table(new QTreeView),
       m_filter(new QLineEdit),
       m_splitter(new QSplitter(Qt::Vertical)),
       m_tabs(new QTabWidget),
@@ -61,24 +63,36 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   m_proxy->setSortRole(ui::RunTableModel::SortRole);
   m_proxy->setFilterKeyColumn(-1);
   m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+  m_proxy->setRecursiveFilteringEnabled(true);  // a matching run keeps its seed group shown
+  m_proxy->setAutoAcceptChildRows(true);        // a matching group shows all its runs
   m_table->setModel(m_proxy);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+  m_table->setUniformRowHeights(true);
+  m_table->setAllColumnsShowFocus(true);
+  m_table->setIndentation(14);
+  m_table->setRootIsDecorated(false);
   m_table->setItemDelegateForColumn(ui::RunTableModel::ProgressColumn,
                                     new ui::ProgressDelegate(m_table));
   m_table->setSortingEnabled(true);
   m_table->sortByColumn(ui::RunTableModel::StartColumn, Qt::DescendingOrder);
-  m_table->verticalHeader()->setVisible(false);
-  m_table->verticalHeader()->setDefaultSectionSize(22);
-  m_table->horizontalHeader()->setStretchLastSection(true);
+  m_table->header()->setStretchLastSection(true);
   m_table->setAlternatingRowColors(true);
   m_filter->setPlaceholderText(tr("Filter runs (name, experiment, method, status)…"));
   m_filter->setClearButtonEnabled(true);
 
+  buildMenus();
   auto* top = new QWidget;
   auto* topLayout = new QVBoxLayout(top);
   topLayout->setContentsMargins(4, 4, 4, 0);
-  topLayout->addWidget(m_filter);
+  auto* filterRow = new QHBoxLayout;
+  filterRow->setContentsMargins(0, 0, 0, 0);
+  filterRow->addWidget(m_filter, 1);
+  auto* groupButton = new QToolButton;
+  groupButton->setDefaultAction(m_groupSeedsAction);
+  groupButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  filterRow->addWidget(groupButton);
+  topLayout->addLayout(filterRow);
   topLayout->addWidget(m_table);
   m_tabs->addTab(m_runView, tr("Run"));
   m_tabs->addTab(m_compareView, tr("Compare"));
@@ -88,8 +102,6 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   m_splitter->setStretchFactor(1, 3);
   setCentralWidget(m_splitter);
   statusBar()->addWidget(m_statusLabel, 1);
-
-  buildMenus();
   connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
   connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
           &MainWindow::onSelectionChanged);
@@ -97,6 +109,8 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_runView, &ui::RunView::onStoreChanged);
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_compareView,
           &ui::CompareView::onStoreChanged);
+  connect(m_model, &QAbstractItemModel::modelAboutToBeReset, this, &MainWindow::rememberTableState);
+  connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::restoreTableState);
   connect(m_model, &ui::RunTableModel::runsRefreshed, this, [this] {
     if (!m_pendingSelect.isEmpty() && m_model->rowOf(m_pendingSelect) >= 0) {
       selectRun(m_pendingSelect);
@@ -134,8 +148,24 @@ void MainWindow::buildMenus() {
   m_stopAction = run->addAction(tr("&Stop selected run"), this, &MainWindow::onStopSelected);
   m_markFailedAction =
       run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
-  m_compareAction = run->addAction(tr("&Compare selected runs"), QKeySequence(tr("Ctrl+D")), this,
-                                   &MainWindow::onCompareSelected);
+  m_compareAction =
+      run->addAction(tr("&Compare selected runs or groups"), QKeySequence(tr("Ctrl+D")), this,
+                     &MainWindow::onCompareSelected);
+
+  QMenu* view = menuBar()->addMenu(tr("&View"));
+  m_groupSeedsAction = view->addAction(tr("&Group runs by seed"));
+  m_groupSeedsAction->setCheckable(true);
+  m_groupSeedsAction->setShortcut(QKeySequence(tr("Ctrl+G")));
+  m_groupSeedsAction->setToolTip(
+      tr("One row per seed group (runs of one config that differ only by seed): mean and "
+         "min–max of the metrics; expand a group for its runs (Ctrl+G)"));
+  m_groupSeedsAction->setChecked(kGroupSeeds.value());
+  connect(m_groupSeedsAction, &QAction::toggled, this, &MainWindow::onGroupSeedsToggled);
+  connect(m_groupSeedsAction, &QAction::triggered, this,
+          [](bool on) { kGroupSeeds.setValue(on); });  // the user's choice only, not options
+  view->addAction(tr("&Expand all groups"), this, [this] { m_table->expandAll(); });
+  view->addAction(tr("C&ollapse all groups"), this, [this] { m_table->collapseAll(); });
+  onGroupSeedsToggled(m_groupSeedsAction->isChecked());
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About Apportion"), this, [this] {
@@ -169,9 +199,7 @@ bool MainWindow::openWorkspace(const QString& dbPath) {
   m_compareView->setReader(m_workspace->reader());
   m_watcher->setReader(m_workspace->reader());
   setWindowTitle(tr("Apportion — %1").arg(m_workspace->dbPath()));
-  m_table->resizeColumnsToContents();
-  m_table->setColumnWidth(ui::RunTableModel::ProgressColumn,
-                          std::max(110, m_table->columnWidth(ui::RunTableModel::ProgressColumn)));
+  resizeTableColumns();
   updateStatus();
   return true;
 }
@@ -224,22 +252,39 @@ void MainWindow::onNewRun() { openNewRunDialog(); }
 QStringList MainWindow::selectedRunIds() const {
   QStringList ids;
   for (const QModelIndex& index : m_table->selectionModel()->selectedRows())
-    ids << index.data(ui::RunTableModel::RunIdRole).toString();
+    for (const QString& id : index.data(ui::RunTableModel::MemberRunIdsRole).toStringList())
+      if (!ids.contains(id)) ids << id;
   return ids;
 }
 
+QList<ui::CompareSide> MainWindow::selectedSides() const {
+  QList<ui::CompareSide> sides;
+  for (const QModelIndex& index : m_table->selectionModel()->selectedRows()) {
+    const QModelIndex source = m_proxy->mapToSource(index);
+    if (const SeedGroup* group = m_model->groupFor(source))
+      sides << ui::CompareSide{QString::fromStdString(group->label),
+                               QString::fromStdString(group->key),
+                               source.data(ui::RunTableModel::MemberRunIdsRole).toStringList()};
+    else if (const Run* run = m_model->runFor(source))
+      sides << ui::CompareSide::run(QString::fromStdString(run->run_id));
+  }
+  return sides;
+}
+
 void MainWindow::selectRun(const QString& runId) {
-  const int row = m_model->rowOf(runId);
-  if (row < 0) return;
-  const QModelIndex index = m_proxy->mapFromSource(m_model->index(row, 0));
+  const QModelIndex source = m_model->indexOfRun(runId);
+  if (!source.isValid()) return;
+  const QModelIndex index = m_proxy->mapFromSource(source);
+  if (index.parent().isValid()) m_table->expand(index.parent());
   m_table->selectionModel()->select(
       index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
   m_table->scrollTo(index);
 }
 
 void MainWindow::onSelectionChanged() {
-  const QStringList ids = selectedRunIds();
-  if (ids.size() == 2) m_compareView->setRuns(ids[0], ids[1]);
+  const QList<ui::CompareSide> sides = selectedSides();
+  if (sides.size() == 2) m_compareView->setSides(sides[0], sides[1]);
+  const QStringList ids = selectedRunIds();  // a group row: the run view shows its first run
   const QString current = ids.isEmpty() ? QString() : ids.first();
   if (current != m_runView->runId()) {
     m_runView->setRun(current);
@@ -274,18 +319,139 @@ void MainWindow::onMarkFailed() {
 }
 
 void MainWindow::onCompareSelected() {
-  const QStringList ids = selectedRunIds();
-  if (ids.size() < 2) {
-    statusBar()->showMessage(tr("Select two runs (Ctrl+click) to compare them."), 4000);
+  const QList<ui::CompareSide> sides = selectedSides();
+  if (sides.size() < 2) {
+    statusBar()->showMessage(tr("Select two runs or seed groups (Ctrl+click) to compare them."),
+                             4000);
     return;
   }
-  m_compareView->setRuns(ids[0], ids[1]);
+  m_compareView->setSides(sides[0], sides[1]);
   m_tabs->setCurrentWidget(m_compareView);
 }
 
+void MainWindow::onGroupSeedsToggled(bool on) {
+  if (m_groupSeedsAction->isChecked() != on) m_groupSeedsAction->setChecked(on);
+  m_table->setRootIsDecorated(on);
+  m_model->setGroupSeeds(on);
+  resizeTableColumns();
+}
+
+void MainWindow::setGroupSeeds(bool on) { m_groupSeedsAction->setChecked(on); }
+
+void MainWindow::resizeTableColumns() {
+  for (int c = 0; c < ui::RunTableModel::ColumnCount; ++c) m_table->resizeColumnToContents(c);
+  m_table->setColumnWidth(ui::RunTableModel::ProgressColumn,
+                          std::max(110, m_table->columnWidth(ui::RunTableModel::ProgressColumn)));
+}
+
+void MainWindow::rememberTableState() {
+  m_savedSelection.clear();
+  m_savedExpanded.clear();
+  for (const QModelIndex& index : m_table->selectionModel()->selectedRows()) {
+    const QString key = index.data(ui::RunTableModel::GroupKeyRole).toString();
+    m_savedSelection << (key.isEmpty() ? QStringLiteral("run:") +
+                                             index.data(ui::RunTableModel::RunIdRole).toString()
+                                       : QStringLiteral("group:") + key);
+  }
+  for (int row = 0; row < m_proxy->rowCount(); ++row) {
+    const QModelIndex index = m_proxy->index(row, 0);
+    if (m_table->isExpanded(index))
+      m_savedExpanded << index.data(ui::RunTableModel::GroupKeyRole).toString();
+  }
+}
+
+void MainWindow::restoreTableState() {
+  for (const QString& key : m_savedExpanded)
+    m_table->expand(m_proxy->mapFromSource(m_model->indexOfGroup(key)));
+  QItemSelection selection;
+  for (const QString& item : m_savedSelection) {
+    QModelIndex source;
+    if (item.startsWith(QLatin1String("group:"))) {
+      source = m_model->indexOfGroup(item.mid(6));
+      if (!source.isValid()) {  // ungrouped: the group's first run stands in for it
+        for (const SeedGroup& g : m_model->groups())
+          if (QString::fromStdString(g.key) == item.mid(6) && !g.run_ids.empty())
+            source = m_model->indexOfRun(QString::fromStdString(g.run_ids.front()));
+      }
+    } else {
+      source = m_model->indexOfRun(item.mid(4));
+    }
+    const QModelIndex index = m_proxy->mapFromSource(source);
+    if (!index.isValid()) continue;
+    if (index.parent().isValid()) m_table->expand(index.parent());
+    selection.select(index, index);
+  }
+  m_savedSelection.clear();
+  m_savedExpanded.clear();
+  if (!selection.isEmpty())
+    m_table->selectionModel()->select(
+        selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+}
+
+QModelIndex MainWindow::findGroup(const QString& label) const {
+  const std::vector<SeedGroup>& groups = m_model->groups();
+  for (const bool exact : {true, false})
+    for (const SeedGroup& g : groups) {
+      const QString l = QString::fromStdString(g.label);
+      const QString k = QString::fromStdString(g.key);
+      if (exact ? (l == label || k == label) : (l.startsWith(label) || k.startsWith(label)))
+        return m_model->indexOfGroup(k);
+    }
+  return {};
+}
+
+int MainWindow::expandGroups(const QStringList& labels) {
+  setGroupSeeds(true);
+  int n = 0;
+  for (const SeedGroup& g : m_model->groups()) {
+    const QString key = QString::fromStdString(g.key);
+    bool match = labels.contains(QStringLiteral("*"));
+    for (const QString& label : labels)
+      match = match || (!label.isEmpty() && findGroup(label) == m_model->indexOfGroup(key));
+    if (!match) continue;
+    m_table->expand(m_proxy->mapFromSource(m_model->indexOfGroup(key)));
+    ++n;
+  }
+  return n;
+}
+
+bool MainWindow::selectGroup(const QString& label) {
+  setGroupSeeds(true);
+  const QModelIndex index = m_proxy->mapFromSource(findGroup(label));
+  if (!index.isValid()) return false;
+  m_table->selectionModel()->select(
+      index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+  m_table->scrollTo(index);
+  m_tabs->setCurrentWidget(m_runView);
+  return true;
+}
+
+bool MainWindow::showCompareOfGroups(const QStringList& labels) {
+  setGroupSeeds(true);
+  QList<QModelIndex> picked;
+  for (const QString& label : labels) {
+    const QModelIndex index = findGroup(label);
+    if (index.isValid() && !picked.contains(index) && picked.size() < 2) picked << index;
+  }
+  for (const SeedGroup& g : m_model->groups()) {
+    const QModelIndex index = m_model->indexOfGroup(QString::fromStdString(g.key));
+    if (picked.size() < 2 && index.isValid() && !picked.contains(index)) picked << index;
+  }
+  if (picked.size() < 2) return false;
+  // Select A, then B: selectedRows() keeps that order, so selectedSides() gives A first.
+  m_table->selectionModel()->clearSelection();
+  for (const QModelIndex& source : picked)
+    m_table->selectionModel()->select(m_proxy->mapFromSource(source),
+                                      QItemSelectionModel::Select | QItemSelectionModel::Rows);
+  const QList<ui::CompareSide> sides = selectedSides();
+  if (sides.size() == 2) m_compareView->setSides(sides[0], sides[1]);
+  m_tabs->setCurrentWidget(m_compareView);
+  return sides.size() == 2;
+}
+
 bool MainWindow::selectRunById(const QString& idPrefix) {
-  for (int row = 0; row < m_model->rowCount(); ++row) {
-    const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+  for (const Run& run : m_model->runs()) {
+    const QString id = QString::fromStdString(run.run_id);
     if (!idPrefix.isEmpty() && id.startsWith(idPrefix)) {
       selectRun(id);
       m_tabs->setCurrentWidget(m_runView);
@@ -298,39 +464,41 @@ bool MainWindow::selectRunById(const QString& idPrefix) {
 bool MainWindow::selectFirstFinishedRun() {
   // Prefer a finished LoRA-MoE run (it has routing data to show), then any finished run.
   for (const bool needRouter : {true, false}) {
-    for (int row = 0; row < m_model->rowCount(); ++row) {
-      const Run* run = m_model->runAt(row);
-      const bool router = run->allocation_method != "lora" && run->allocation_method != "pretrain";
-      if (run->status == RunStatus::Finished && (router || !needRouter)) {
-        selectRun(QString::fromStdString(run->run_id));
+    for (const Run& run : m_model->runs()) {
+      const bool router = run.allocation_method != "lora" && run.allocation_method != "pretrain";
+      if (run.status == RunStatus::Finished && (router || !needRouter)) {
+        selectRun(QString::fromStdString(run.run_id));
         return true;
       }
     }
   }
-  if (m_model->rowCount() == 0) return false;
-  selectRun(QString::fromStdString(m_model->runAt(0)->run_id));
+  if (m_model->runs().empty()) return false;
+  selectRun(QString::fromStdString(m_model->runs().front().run_id));
   return true;
 }
 
 bool MainWindow::showCompareOfFirstTwo(const QStringList& idPrefixes) {
   QStringList ids;
+  const std::vector<Run>& runs = m_model->runs();
   for (const QString& prefix : idPrefixes)
-    for (int row = 0; row < m_model->rowCount(); ++row) {
-      const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+    for (const Run& run : runs) {
+      const QString id = QString::fromStdString(run.run_id);
       if (!prefix.isEmpty() && id.startsWith(prefix) && !ids.contains(id) && ids.size() < 2)
         ids << id;
     }
-  for (int row = 0; row < m_model->rowCount() && ids.size() < 2; ++row)
-    if (m_model->runAt(row)->status == RunStatus::Finished)
-      ids << QString::fromStdString(m_model->runAt(row)->run_id);
-  for (int row = 0; row < m_model->rowCount() && ids.size() < 2; ++row) {
-    const QString id = QString::fromStdString(m_model->runAt(row)->run_id);
+  for (size_t i = 0; i < runs.size() && ids.size() < 2; ++i) {
+    const QString id = QString::fromStdString(runs[i].run_id);
+    if (runs[i].status == RunStatus::Finished && !ids.contains(id)) ids << id;
+  }
+  for (size_t i = 0; i < runs.size() && ids.size() < 2; ++i) {
+    const QString id = QString::fromStdString(runs[i].run_id);
     if (!ids.contains(id)) ids << id;
   }
   if (ids.size() < 2) return false;
   QItemSelection selection;
   for (const QString& id : ids) {
-    const QModelIndex index = m_proxy->mapFromSource(m_model->index(m_model->rowOf(id), 0));
+    const QModelIndex index = m_proxy->mapFromSource(m_model->indexOfRun(id));
+    if (index.parent().isValid()) m_table->expand(index.parent());
     selection.select(index, index);
   }
   m_table->selectionModel()->select(
@@ -374,11 +542,11 @@ void MainWindow::updateStatus() {
   const int active = m_launcher ? static_cast<int>(m_launcher->activeRunIds().size()) : 0;
   m_statusLabel->setText(tr("%1 · %2 runs · %3 training here · apportion: %4")
                              .arg(m_workspace->dbPath())
-                             .arg(m_model->rowCount())
+                             .arg(m_model->runs().size())
                              .arg(active)
                              .arg(m_paths.apportionExe));
   const QStringList ids = selectedRunIds();
-  m_compareAction->setEnabled(ids.size() >= 2);
+  m_compareAction->setEnabled(m_table->selectionModel()->selectedRows().size() >= 2);
   m_stopAction->setEnabled(!ids.isEmpty());
 }
 

@@ -6,7 +6,9 @@
 
 #include <memory>
 
+#include <QList>
 #include <QMainWindow>
+#include <QModelIndex>
 #include <QString>
 
 #include "app/gui/app_paths.h"
@@ -15,7 +17,7 @@ class QLabel;
 class QSortFilterProxyModel;
 class QSplitter;
 class QTabWidget;
-class QTableView;
+class QTreeView;
 class QAction;
 class QLineEdit;
 
@@ -25,6 +27,7 @@ class RunLauncher;
 
 namespace ui {
 class CompareView;
+struct CompareSide;
 class RunTableModel;
 class RunView;
 class StoreWatcher;
@@ -51,6 +54,17 @@ class MainWindow : public QMainWindow {
   bool selectRunById(const QString& idPrefix);
   /// Opens the new-run dialog (non-modal); returns it (for screenshots).
   QWidget* openNewRunDialog();
+  /// Seed-group rows in the run table on or off (as View → Group runs by seed, not saved).
+  void setGroupSeeds(bool on);
+  /// Expands the seed groups whose label (or key) matches one of `labels` ("*": all); returns
+  /// how many it expanded. Turns grouping on.
+  int expandGroups(const QStringList& labels);
+  /// Selects the seed group whose label (or key) matches `label` and shows the run view of its
+  /// first run; false if none. Turns grouping on.
+  bool selectGroup(const QString& label);
+  /// Compares two seed groups (by label or key; missing ones: the first groups of the table)
+  /// and shows the compare tab; false when there are fewer than two groups. Turns grouping on.
+  bool showCompareOfGroups(const QStringList& labels = {});
 
   RunLauncher* launcher() const { return m_launcher.get(); }
   ui::RunView* runView() const { return m_runView; }
@@ -66,6 +80,7 @@ class MainWindow : public QMainWindow {
   void onStopSelected();
   void onMarkFailed();
   void onCompareSelected();
+  void onGroupSeedsToggled(bool on);
   void onRunStarted(const QString& runId);
   void onRunFinished(const QString& runId, const QString& status, const QString& message);
   void onLaunchFailed(const QString& key, const QString& message);
@@ -75,7 +90,15 @@ class MainWindow : public QMainWindow {
   void connectLauncher();
   void updateStatus();
   void selectRun(const QString& runId);
+  /// Runs of the selected rows (a group row: its members), without duplicates.
   QStringList selectedRunIds() const;
+  /// The selected rows as compare sides (a run, or a seed group), in selection order.
+  QList<ui::CompareSide> selectedSides() const;
+  /// Source index of a group matching a label or key (exact label first, then prefixes).
+  QModelIndex findGroup(const QString& label) const;
+  void resizeTableColumns();
+  void rememberTableState();
+  void restoreTableState();
   bool confirmCloseWithActiveRuns();
 
   AppPaths m_paths;
@@ -84,7 +107,7 @@ class MainWindow : public QMainWindow {
   ui::RunTableModel* m_model = nullptr;
   QSortFilterProxyModel* m_proxy = nullptr;
   ui::StoreWatcher* m_watcher = nullptr;
-  QTableView* m_table = nullptr;
+  QTreeView* m_table = nullptr;
   QLineEdit* m_filter = nullptr;
   QSplitter* m_splitter = nullptr;
   QTabWidget* m_tabs = nullptr;
@@ -95,6 +118,9 @@ class MainWindow : public QMainWindow {
   QAction* m_stopAction = nullptr;
   QAction* m_markFailedAction = nullptr;
   QAction* m_compareAction = nullptr;
+  QAction* m_groupSeedsAction = nullptr;
+  QStringList m_savedSelection;  ///< "run:<id>" / "group:<key>" across model resets
+  QStringList m_savedExpanded;   ///< group keys expanded before a model reset
   QString m_pendingSelect;
 };
 

@@ -9,6 +9,21 @@
 
 namespace apportion::ui {
 
+namespace {
+
+QVector<QCPGraphData> toPoints(const std::vector<int64_t>& steps,
+                               const std::vector<double>& values) {
+  QVector<QCPGraphData> points;
+  points.reserve(static_cast<int>(steps.size()));
+  for (size_t i = 0; i < steps.size() && i < values.size(); ++i) {
+    const double v = std::isfinite(values[i]) ? values[i] : std::nan("");  // inf → gap
+    points.append(QCPGraphData(static_cast<double>(steps[i]), v));
+  }
+  return points;
+}
+
+}  // namespace
+
 MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* parent)
     : QWidget(parent), m_plot(new QCustomPlot(this)) {
   auto* layout = new QVBoxLayout(this);
@@ -17,8 +32,8 @@ MetricPlot::MetricPlot(const QString& title, const QString& yLabel, QWidget* par
   setMinimumSize(240, 180);
 
   m_plot->plotLayout()->insertRow(0);
-  auto* titleElement = new QCPTextElement(m_plot, title, QFont(font().family(), 10, QFont::Bold));
-  m_plot->plotLayout()->addElement(0, 0, titleElement);
+  m_title = new QCPTextElement(m_plot, title, QFont(font().family(), 10, QFont::Bold));
+  m_plot->plotLayout()->addElement(0, 0, m_title);
   m_plot->xAxis->setLabel(tr("step"));
   m_plot->yAxis->setLabel(yLabel);
   m_plot->legend->setVisible(true);
@@ -66,19 +81,71 @@ void MetricPlot::appendPoints(const QString& id,
                               const std::vector<double>& values) {
   QCPGraph* graph = series(id);
   if (!graph || steps.empty()) return;
-  QVector<QCPGraphData> points;
-  points.reserve(static_cast<int>(steps.size()));
-  for (size_t i = 0; i < steps.size() && i < values.size(); ++i) {
-    const double v = std::isfinite(values[i]) ? values[i] : std::nan("");  // inf → gap
-    points.append(QCPGraphData(static_cast<double>(steps[i]), v));
+  graph->data()->add(toPoints(steps, values), /*alreadySorted=*/true);
+  scheduleReplot();
+}
+
+void MetricPlot::setPoints(const QString& id,
+                           const std::vector<int64_t>& steps,
+                           const std::vector<double>& values) {
+  QCPGraph* graph = series(id);
+  if (!graph) return;
+  graph->data()->set(toPoints(steps, values), /*alreadySorted=*/true);
+  scheduleReplot();
+}
+
+void MetricPlot::addBand(const QString& id, const QColor& color) {
+  if (m_bands.count(id)) return;
+  QColor edge = color;
+  edge.setAlpha(90);
+  QColor fill = color;
+  fill.setAlpha(45);
+  QCPGraph* low = m_plot->addGraph();
+  QCPGraph* high = m_plot->addGraph();
+  for (QCPGraph* g : {low, high}) {
+    g->setPen(QPen(edge, 0.8));
+    g->removeFromLegend();
+    g->setSelectable(QCP::stNone);
   }
-  graph->data()->add(points, /*alreadySorted=*/true);
+  low->setName(id + QStringLiteral(" (min)"));
+  high->setName(id + QStringLiteral(" (max)"));
+  high->setBrush(fill);
+  high->setChannelFillGraph(low);
+  // Bands go behind every line: their own layer between the grid and the graphs.
+  if (!m_plot->layer(QStringLiteral("bands")))
+    m_plot->addLayer(QStringLiteral("bands"), m_plot->layer(QStringLiteral("grid")),
+                     QCustomPlot::limAbove);
+  low->setLayer(QStringLiteral("bands"));
+  high->setLayer(QStringLiteral("bands"));
+  m_bands[id] = {low, high};
+  scheduleReplot();
+}
+
+std::pair<QCPGraph*, QCPGraph*> MetricPlot::band(const QString& id) const {
+  const auto it = m_bands.find(id);
+  return it == m_bands.end() ? std::pair<QCPGraph*, QCPGraph*>{nullptr, nullptr} : it->second;
+}
+
+void MetricPlot::setBand(const QString& id,
+                         const std::vector<int64_t>& steps,
+                         const std::vector<double>& low,
+                         const std::vector<double>& high) {
+  const auto [lowGraph, highGraph] = band(id);
+  if (!lowGraph) return;
+  lowGraph->data()->set(toPoints(steps, low), /*alreadySorted=*/true);
+  highGraph->data()->set(toPoints(steps, high), /*alreadySorted=*/true);
   scheduleReplot();
 }
 
 void MetricPlot::clear() {
   m_plot->clearGraphs();
   m_series.clear();
+  m_bands.clear();
+  scheduleReplot();
+}
+
+void MetricPlot::setTitle(const QString& title) {
+  m_title->setText(title);
   scheduleReplot();
 }
 
@@ -108,7 +175,13 @@ void MetricPlot::rescale() {
   bool found = false;
   QCPRange x;
   QCPRange y;
-  for (const auto& [id, graph] : m_series) {
+  std::vector<QCPGraph*> graphs;
+  for (const auto& [id, graph] : m_series) graphs.push_back(graph);
+  for (const auto& [id, lowHigh] : m_bands) {
+    graphs.push_back(lowHigh.first);
+    graphs.push_back(lowHigh.second);
+  }
+  for (QCPGraph* graph : graphs) {
     bool okX = false;
     bool okY = false;
     const QCPRange gx = graph->getKeyRange(okX);
@@ -121,7 +194,9 @@ void MetricPlot::rescale() {
   m_emptyText->setVisible(!found);
   if (!found) return;
   const double xPad = std::max(1.0, 0.02 * x.size());
-  m_plot->xAxis->setRange(std::max(0.0, x.lower - xPad), x.upper + xPad);
+  // A point at step 0 (the step-0 baseline evaluation) stays whole: pad left of it too.
+  const double xLower = x.lower <= 0.0 ? x.lower - xPad : std::max(0.0, x.lower - xPad);
+  m_plot->xAxis->setRange(xLower, x.upper + xPad);
   if (m_fixedY) {
     m_plot->yAxis->setRange(m_yLower, m_yUpper);
   } else {

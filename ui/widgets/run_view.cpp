@@ -2,6 +2,10 @@
 // RunView: one run's curves, allocation, routing heatmap, log and config.
 #include "ui/widgets/run_view.h"
 
+#include <cmath>
+#include <optional>
+
+#include <qcustomplot.h>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -15,6 +19,7 @@
 #include "core/common/error.h"
 #include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
+#include "ui/models/seed_group_format.h"
 #include "ui/plots/expert_count_bars.h"
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/metric_plot.h"
@@ -49,6 +54,50 @@ QString runLink(const QString& id, bool self) {
 
 }  // namespace
 
+namespace {
+
+std::optional<double> latestOf(const Run& run, const std::string& key) {
+  const auto it = run.latest_metrics.find(key);
+  if (it == run.latest_metrics.end() || !std::isfinite(it->second)) return std::nullopt;
+  return it->second;
+}
+
+/// The baseline accuracy ("baseline/accuracy"; "baseline/acc" accepted too).
+std::optional<double> baselineAccuracy(const Run& run) {
+  if (auto v = latestOf(run, "baseline/accuracy")) return v;
+  return latestOf(run, "baseline/acc");
+}
+
+QString points(double fromFraction, double toFraction) {
+  return signedPoints(toFraction - fromFraction);
+}
+
+}  // namespace
+
+QString baselineText(const Run& run) {
+  const std::optional<double> base = baselineAccuracy(run);
+  if (!base) return {};
+  const QString word =
+      run.status == RunStatus::Finished ? QObject::tr("final") : QObject::tr("latest");
+  QString text = QObject::tr("Baseline (step 0, no adapter): %1").arg(percentText(*base));
+  if (const auto final = latestOf(run, "eval/acc"))
+    text +=
+        QObject::tr(" → %1 %2 (%3 points)").arg(word, percentText(*final), points(*base, *final));
+  QStringList tasks;
+  const std::string prefix = "baseline/acc/";
+  for (const auto& [key, value] : run.latest_metrics) {
+    if (key.rfind(prefix, 0) != 0 || !std::isfinite(value)) continue;
+    const std::string task = key.substr(prefix.size());
+    QString part = QStringLiteral("%1 %2").arg(QString::fromStdString(task), percentText(value));
+    if (const auto final = latestOf(run, "eval/acc/" + task))
+      part += QStringLiteral(" → %1 (%2)").arg(percentText(*final), points(value, *final));
+    tasks << part;
+  }
+  if (!tasks.isEmpty())
+    text += QLatin1Char('\n') + QObject::tr("per task: ") + tasks.join(QStringLiteral(" · "));
+  return text;
+}
+
 QString pipelineLinksHtml(const Run& run) {
   const QString self = QString::fromStdString(run.run_id);
   const QString search = tagOf(run, "guilomo/search_run");
@@ -67,6 +116,7 @@ RunView::RunView(QWidget* parent)
     : QWidget(parent),
       m_header(new QLabel(this)),
       m_pipeline(new QLabel(this)),
+      m_baseline(new QLabel(this)),
       m_stopButton(new QPushButton(tr("Stop"), this)),
       m_tabs(new QTabWidget(this)),
       m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
@@ -89,6 +139,14 @@ RunView::RunView(QWidget* parent)
   m_pipeline->setToolTip(tr("The runs of one GuiLoMo pipeline; click the other run to select it"));
   m_pipeline->setVisible(false);
   headerColumn->addWidget(m_pipeline);
+  m_baseline->setTextFormat(Qt::PlainText);
+  m_baseline->setWordWrap(true);
+  m_baseline->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_baseline->setToolTip(
+      tr("Accuracy of the backbone alone (no adapter), evaluated at step 0 before training, "
+         "and the run's latest eval accuracy; points = percentage points"));
+  m_baseline->setVisible(false);
+  headerColumn->addWidget(m_baseline);
   top->addLayout(headerColumn, 1);
   connect(m_pipeline, &QLabel::linkActivated, this, [this](const QString& link) {
     if (link.startsWith(QLatin1String("run:"))) Q_EMIT runLinkActivated(link.mid(4));
@@ -207,6 +265,21 @@ void RunView::ensureSeries(const std::string& key) {
   }
 }
 
+void RunView::showBaselinePoint(const Run& run) {
+  const std::optional<double> base = baselineAccuracy(run);
+  if (!base || m_accPlot->hasSeries(baselineSeriesId())) return;
+  const auto stepIt = run.latest_steps.find(
+      run.latest_metrics.count("baseline/accuracy") ? "baseline/accuracy" : "baseline/acc");
+  const int64_t step = stepIt == run.latest_steps.end() ? 0 : stepIt->second;
+  const QColor ink(0x33, 0x33, 0x33);
+  QCPGraph* graph =
+      m_accPlot->addSeries(baselineSeriesId(), tr("baseline, no adapter (step %1)").arg(step), ink);
+  graph->setLineStyle(QCPGraph::lsNone);
+  graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(ink, 1.5),
+                                         QBrush(QColor(0xff, 0xd7, 0x00)), 11));
+  m_accPlot->appendPoints(baselineSeriesId(), {step}, {*base});
+}
+
 void RunView::pullSeries(MetricPlot* plot, const std::string& key) {
   const auto last = m_lastStep.find(key);
   const int64_t after = last == m_lastStep.end() ? -1 : last->second;
@@ -242,6 +315,7 @@ void RunView::updateHeader() {
   if (!m_reader || m_runId.isEmpty()) {
     m_header->setText(tr("<i>Select a run in the table (two runs: Compare).</i>"));
     m_pipeline->setVisible(false);
+    m_baseline->setVisible(false);
     return;
   }
   std::optional<Run> run;
@@ -253,8 +327,13 @@ void RunView::updateHeader() {
   if (!run) {
     m_header->setText(tr("<i>Run %1 not found.</i>").arg(m_runId));
     m_pipeline->setVisible(false);
+    m_baseline->setVisible(false);
     return;
   }
+  const QString baseline = baselineText(*run);
+  if (baseline != m_baseline->text()) m_baseline->setText(baseline);
+  m_baseline->setVisible(!baseline.isEmpty());
+  showBaselinePoint(*run);
   const QString links = pipelineLinksHtml(*run);
   if (links != m_pipeline->text()) m_pipeline->setText(links);
   m_pipeline->setVisible(!links.isEmpty());

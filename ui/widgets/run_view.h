@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // RunView: the detail panel of one run: a header (name, status, method, error), live loss and
 // accuracy curves, the per-layer expert counts, the routing-load heatmap with its step scrubber,
-// the run's stderr log (runs launched from this GUI) and its config. A GuiLoMo pipeline's runs
-// link to each other in the header (tags guilomo/search_run, guilomo/retrain_run); clicking the
-// other run emits runLinkActivated. Data is pulled from the
-// store by step increments; nudges are coalesced by a 60 ms single-shot timer.
+// the run's stderr log (runs launched from this GUI) and its config. A run with a step-0
+// baseline evaluation (baseline/* metrics) shows "Baseline (step 0, no adapter): X % → final
+// Y % (+Z points)" under the header and a marker at step 0 in the accuracy plot. A GuiLoMo
+// pipeline's runs link to each other in the header (tags guilomo/search_run, guilomo/retrain_run);
+// clicking the other run emits runLinkActivated. Data is pulled from the store by step increments;
+// nudges are coalesced by a 60 ms single-shot timer.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,13 @@ namespace apportion::ui {
 /// guilomo/search_run or guilomo/retrain_run tag (links "run:<id>"; the run itself is bold,
 /// not a link); empty for other runs.
 QString pipelineLinksHtml(const Run& run);
+
+/// The step-0 baseline line of a run that has one (latest metric baseline/accuracy, written by
+/// the trainer's evaluation before any update: the backbone with no adapter):
+/// "Baseline (step 0, no adapter): 12.0 % → final 62.4 % (+50.4 points)" ("latest" instead of
+/// "final" while the run is not FINISHED), then a second line with each task from
+/// baseline/acc/<task> → eval/acc/<task>. Empty without a baseline.
+QString baselineText(const Run& run);
 
 class ExpertCountBars;
 class ExpertLoadHeatmap;
@@ -61,6 +70,10 @@ class RunView : public QWidget {
   QLabel* headerLabel() const { return m_header; }
   /// The pipeline line (hidden unless the run belongs to a GuiLoMo pipeline).
   QLabel* pipelineLabel() const { return m_pipeline; }
+  /// The step-0 baseline line (hidden unless the run has baseline metrics).
+  QLabel* baselineLabel() const { return m_baseline; }
+  /// Series id of the step-0 baseline marker in accuracyPlot().
+  static QString baselineSeriesId() { return QStringLiteral("baseline/accuracy"); }
 
  public Q_SLOTS:
   /// A run committed rows up to `step`: coalesced incremental refresh if it is shown.
@@ -82,6 +95,7 @@ class RunView : public QWidget {
   void updateHeader();
   void pullSeries(MetricPlot* plot, const std::string& key);
   void ensureSeries(const std::string& key);
+  void showBaselinePoint(const Run& run);
 
   std::shared_ptr<RunReader> m_reader;
   QString m_runId;
@@ -90,6 +104,7 @@ class RunView : public QWidget {
 
   QLabel* m_header = nullptr;
   QLabel* m_pipeline = nullptr;
+  QLabel* m_baseline = nullptr;
   QPushButton* m_stopButton = nullptr;
   QTabWidget* m_tabs = nullptr;
   MetricPlot* m_lossPlot = nullptr;
