@@ -72,6 +72,7 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   m_table->setAllColumnsShowFocus(true);
   m_table->setIndentation(14);
   m_table->setRootIsDecorated(false);
+  m_table->setTreePosition(ui::RunTableModel::NameColumn);  // group arrows next to the name
   m_table->setItemDelegateForColumn(ui::RunTableModel::ProgressColumn,
                                     new ui::ProgressDelegate(m_table));
   m_table->setSortingEnabled(true);

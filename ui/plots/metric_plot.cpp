@@ -99,7 +99,7 @@ void MetricPlot::addBand(const QString& id, const QColor& color) {
   QColor edge = color;
   edge.setAlpha(90);
   QColor fill = color;
-  fill.setAlpha(45);
+  fill.setAlpha(60);
   QCPGraph* low = m_plot->addGraph();
   QCPGraph* high = m_plot->addGraph();
   for (QCPGraph* g : {low, high}) {

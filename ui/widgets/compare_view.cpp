@@ -81,7 +81,6 @@ CompareView::CompareView(QWidget* parent)
   auto* diffLayout = new QVBoxLayout(diffPanel);
   diffLayout->setContentsMargins(0, 0, 0, 0);
   m_onlyDiff->setChecked(true);
-  diffLayout->addWidget(m_onlyDiff);
   m_diff->setHorizontalHeaderLabels({tr("Parameter"), tr("Run A"), tr("Run B")});
   m_diff->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   m_diff->verticalHeader()->setVisible(false);
@@ -94,7 +93,10 @@ CompareView::CompareView(QWidget* parent)
          "interval of A − B is Welch's t interval; it needs 2 or more seeds on each side."));
   auto* diffRow = new QHBoxLayout;
   diffRow->addWidget(m_stats, 3);
-  diffRow->addWidget(m_diff, 3);
+  auto* configColumn = new QVBoxLayout;  // the checkbox belongs to the config table
+  configColumn->addWidget(m_onlyDiff);
+  configColumn->addWidget(m_diff, 1);
+  diffRow->addLayout(configColumn, 3);
   diffRow->addWidget(m_allocDiff, 2);
   diffLayout->addLayout(diffRow, 1);
   splitter->addWidget(diffPanel);
