@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `apportion runs`, `show`, `export --csv` and `tasks`: read-only views of a workspace.
+// `apportion runs`, `show RUN`, `export RUN --csv` and `tasks`: read-only views of a workspace
+// (seed groups are in cmd_groups.cpp).
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -11,6 +12,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
+#include "app/cli/workspace_targets.h"
 #include "core/common/error.h"
 #include "core/data/task_suite.h"
 #include "core/store/run_reader.h"
@@ -25,8 +27,6 @@ void print_error(const std::string& message, const std::string& hint) {
   if (!hint.empty()) std::cerr << "---> HINT: " << hint << std::endl;
 }
 
-namespace {
-
 RunReader open_reader(const std::string& db_path) {
   const std::string path = db_path.empty() ? default_db_path() : db_path;
   if (!fs::exists(path)) {
@@ -36,6 +36,43 @@ RunReader open_reader(const std::string& db_path) {
   }
   return RunReader(path);
 }
+
+std::vector<std::string> baseline_lines(const Run& r) {
+  auto latest = [&](const std::string& key) {
+    auto it = r.latest_metrics.find(key);
+    return it == r.latest_metrics.end() ? std::nan("") : it->second;
+  };
+  std::vector<std::string> out;
+  auto line = [&](const std::string& label, double base, double fin) {
+    char buf[256];
+    if (std::isnan(fin)) {
+      std::snprintf(buf, sizeof buf, "%s%.2f %%  final: -", label.c_str(), 100 * base);
+    } else {
+      std::snprintf(buf, sizeof buf, "%s%.2f %%  final: %.2f %%  gain: %+.2f points", label.c_str(),
+                    100 * base, 100 * fin, 100 * (fin - base));
+    }
+    out.push_back(buf);
+  };
+  double base = latest("baseline/accuracy");
+  if (std::isnan(base)) base = latest("baseline/acc");
+  if (!std::isnan(base)) line("baseline (step 0, no adapter): ", base, latest("eval/acc"));
+  const std::string task_prefix = "baseline/acc/";
+  for (const auto& [key, value] : r.latest_metrics) {
+    if (key.rfind(task_prefix, 0) != 0 || std::isnan(value)) continue;
+    const std::string task = key.substr(task_prefix.size());
+    line("  " + task + ": baseline ", value, latest("eval/acc/" + task));
+  }
+  return out;
+}
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+namespace {
 
 std::string fmt_metric(const Run& r, const std::string& key) {
   auto it = r.latest_metrics.find(key);
@@ -71,13 +108,6 @@ nlohmann::json run_json(const Run& r) {
   return j;
 }
 
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 }  // namespace
 
 int run_list_runs(const std::string& db_path, bool as_json) {
@@ -103,7 +133,7 @@ int run_list_runs(const std::string& db_path, bool as_json) {
   return kExitFinished;
 }
 
-int run_show(const std::string& db_path, const std::string& run, bool as_json) {
+int run_show_run(const std::string& db_path, const std::string& run, bool as_json) {
   const RunReader reader = open_reader(db_path);
   const auto r = reader.find_run(run);
   if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
@@ -122,6 +152,9 @@ int run_show(const std::string& db_path, const std::string& run, bool as_json) {
   std::cout << "run        " << r->run_id << "\nname       " << r->name << "\nexperiment "
             << r->experiment_name << "\nstatus     " << to_string(r->status) << "\nmethod     "
             << r->allocation_method << "\nstarted    " << fmt_time(r->start_ms) << "\n";
+  const auto baseline = baseline_lines(*r);
+  if (!baseline.empty()) std::cout << "\n";
+  for (const auto& l : baseline) std::cout << l << "\n";
   std::cout << "\nlatest metrics:\n";
   for (const auto& [k, v] : r->latest_metrics) {
     std::cout << "  " << k << " = " << v << " (step " << r->latest_steps.at(k) << ")\n";
@@ -134,7 +167,7 @@ int run_show(const std::string& db_path, const std::string& run, bool as_json) {
   return kExitFinished;
 }
 
-int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir) {
+int run_export_run_csv(const std::string& db_path, const std::string& run, const std::string& dir) {
   const RunReader reader = open_reader(db_path);
   const auto r = reader.find_run(run);
   if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "app/cli/commands.h"
@@ -26,11 +27,50 @@ struct Prepared {
   nlohmann::json json;
   ExperimentConfig cfg;
   std::string run_id;
+  std::map<std::string, std::string> tags;  ///< --tag key=value
+};
+
+/// --tag key=value options as a map; throws ConfigError naming the bad one.
+std::map<std::string, std::string> parse_tags(const std::vector<std::string>& tags) {
+  std::map<std::string, std::string> out;
+  for (const auto& t : tags) {
+    const auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--tag '" + t + "': write key=value (e.g. --tag note=baseline)");
+    }
+    out[t.substr(0, eq)] = t.substr(eq + 1);
+  }
+  return out;
+}
+
+/// Forwards every event to `inner`, adding the --tag tags to the run row's initial tags.
+class TaggingSink : public EventSink {
+ public:
+  TaggingSink(EventSink& inner, const std::map<std::string, std::string>& tags)
+      : inner_(inner), tags_(tags) {}
+  void on_run_started(const RunStarted& e) override {
+    RunStarted tagged = e;
+    for (const auto& [k, v] : tags_) tagged.tags[k] = v;
+    inner_.on_run_started(tagged);
+  }
+  void on_metric(const MetricPoint& e) override { inner_.on_metric(e); }
+  void on_matrix(const MatrixPoint& e) override { inner_.on_matrix(e); }
+  void on_log(const LogLine& e) override { inner_.on_log(e); }
+  void on_artifact(const ArtifactWritten& e) override { inner_.on_artifact(e); }
+  void on_tag(const TagSet& e) override { inner_.on_tag(e); }
+  void on_progress(const ProgressPoint& e) override { inner_.on_progress(e); }
+  void on_run_finished(const RunFinished& e) override { inner_.on_run_finished(e); }
+  void flush() override { inner_.flush(); }
+
+ private:
+  EventSink& inner_;
+  const std::map<std::string, std::string>& tags_;
 };
 
 /// Reads the config (or the resumed run's stored config) and applies overrides.
 Prepared prepare(const TrainArgs& args, const std::string& db_path) {
   Prepared p;
+  p.tags = parse_tags(args.tags);
   if (!args.resume.empty()) {
     if (!fs::exists(db_path)) throw ConfigError(db_path + ": no such workspace to resume from");
     RunReader reader(db_path);
@@ -135,7 +175,8 @@ int run_one(const Prepared& p,
   } else if (args.progress != "none") {
     sinks.push_back(&terminal_sink);
   }
-  FanoutSink sink(sinks);
+  FanoutSink fanout(sinks);
+  TaggingSink sink(fanout, p.tags);
 
   TrainOptions opt;
   opt.run_id = p.run_id;
@@ -170,6 +211,11 @@ int run_one(const Prepared& p,
 }
 
 }  // namespace
+
+std::string check_train_config(const TrainArgs& args) {
+  const Prepared p = prepare(args, args.db_path.empty() ? default_db_path() : args.db_path);
+  return p.cfg.name;
+}
 
 int run_train(const TrainArgs& args) {
   const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
@@ -209,6 +255,7 @@ int run_train(const TrainArgs& args) {
   Prepared retrain;
   try {
     retrain.run_id = make_uuid_hex();
+    retrain.tags = p.tags;
     retrain.json = pipeline->second;
     auto& g = retrain.json["allocation"]["guilomo"];
     g["allocation_file"] = "runs/" + search.run_id + "/guilomo_allocation.json";

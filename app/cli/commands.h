@@ -2,6 +2,7 @@
 // The subcommands of `apportion`, each registered on the CLI11 app and run after parsing.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,17 +25,52 @@ struct TrainArgs {
   int threads = 0;
   std::string device;  ///< --device: overrides train.device
   bool pretrain = false;
+  std::vector<std::string> tags;  ///< --tag key=value: initial run tags
+  std::string seeds;              ///< --seeds SPEC (e.g. 0-4, 0,2,7, 0-2,5)
+  bool seeds_given = false;       ///< --seeds was on the command line (even empty)
+  int parallel = 0;               ///< --parallel N (0: not given; sequential)
+  bool parallel_given = false;
 };
 
 /// Runs `train`/`pretrain`; returns the exit code.
 int run_train(const TrainArgs& args);
+/// Checks a `train` command line and its config without touching the workspace (what
+/// run_train() rejects with exit 2 before a run row exists). Returns the config's name; throws
+/// apportion::Error naming the option or field.
+std::string check_train_config(const TrainArgs& args);
+/// `train CONFIG --seeds SPEC [--parallel N]`: one `apportion train` child process per seed,
+/// all tagged with one new seed_group; returns 0 if all FINISHED, else the worst child code.
+int run_seeded_train(const TrainArgs& args);
+/// Parses a --seeds SPEC ("0-4", "0,2,7", "0-2,5"); throws ConfigError naming --seeds.
+std::vector<uint64_t> parse_seed_spec(const std::string& spec);
+/// Seeds written back compactly ("0-2,5").
+std::string format_seed_list(const std::vector<uint64_t>& seeds);
 
 /// `runs [--db] [--json]`
 int run_list_runs(const std::string& db_path, bool as_json);
-/// `show RUN [--db] [--json]`
-int run_show(const std::string& db_path, const std::string& run, bool as_json);
-/// `export RUN --csv DIR [--db]`
-int run_export_csv(const std::string& db_path, const std::string& run, const std::string& dir);
+/// `runs --groups [--db] [--json]`: one row per seed group.
+int run_list_groups(const std::string& db_path, bool as_json);
+/// `show GROUP_OR_RUN [--db] [--json]`: a seed group (key prefix) or one run (id prefix).
+int run_show(const std::string& db_path, const std::string& target, bool as_json);
+/// `show RUN` for one run id (or unique prefix).
+int run_show_run(const std::string& db_path, const std::string& run, bool as_json);
+/// `show GROUP`: per-run table and statistics of the latest eval/* metrics.
+int run_show_group(const std::string& db_path, const std::string& group, bool as_json);
+/// `export GROUP_OR_RUN --csv DIR [--db]`
+int run_export_csv(const std::string& db_path, const std::string& target, const std::string& dir);
+/// `export RUN --csv DIR` for one run id (or unique prefix).
+int run_export_run_csv(const std::string& db_path, const std::string& run, const std::string& dir);
+/// `export GROUP --csv DIR`: each member's CSVs in DIR/<run_id>/, group_summary.csv and
+/// group_curve_<metric>.csv.
+int run_export_group_csv(const std::string& db_path,
+                         const std::string& group,
+                         const std::string& dir);
+/// `compare A B [--db] [--json]`: eval/acc and eval/acc/<task> of two groups or runs, with the
+/// Welch 95 % interval of the difference.
+int run_compare(const std::string& db_path,
+                const std::string& a,
+                const std::string& b,
+                bool as_json);
 /// `export RUN --peft DIR [--db]`: the run's adapters as a PEFT LoRA folder (LoRA-MoE runs: the
 /// Apportion LoRA-MoE layout).
 int run_export_adapter(const std::string& db_path, const std::string& run, const std::string& dir);

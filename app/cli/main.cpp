@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `apportion`: the headless CLI (train, pretrain, runs, show, export, tasks). Parses arguments
-// with CLI11, dispatches to the subcommands and maps errors to documented exit codes.
+// `apportion`: the headless CLI (train, pretrain, runs, show, export, compare, tasks). Parses
+// arguments with CLI11, dispatches to the subcommands and maps errors to documented exit codes.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -19,13 +19,16 @@ const char* kFooter = R"(Exit codes:
   1  FAILED   (the run failed: NaN/Inf loss, an error during training)
   2  usage, config or input error before a run row exists
   3  KILLED   (stopped by SIGTERM/SIGINT; a checkpoint was written, resume with --resume RUN)
+  train --seeds: 0 if every seed run FINISHED, else the worst child code (1, then 2, then 3)
 
 Workspace: the folder holding the database (--db, default ./apportion-workspace/workspace.sqlite).
 Relative paths in configs (backbone.path) are resolved against it; runs write runs/<run_id>/.
 Examples:
   apportion pretrain experiments/pretrain-tiny.json --db ws/workspace.sqlite
   apportion train experiments/mola-2468.json --db ws/workspace.sqlite --set train.lr=1e-3
-  apportion runs --db ws/workspace.sqlite
+  apportion train experiments/mola-2468.json --db ws/workspace.sqlite --seeds 0-4 --parallel 2
+  apportion runs --db ws/workspace.sqlite [--groups]
+  apportion compare GROUP_A GROUP_B --db ws/workspace.sqlite
 )";
 
 void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
@@ -47,6 +50,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", args.device,
                   "cpu or cuda[:N] (sets train.device; `apportion devices` lists them)");
+  cmd->add_option("--tag", args.tags, "set a run tag: key=value (repeatable)")
+      ->allow_extra_args(false);
 }
 
 }  // namespace
@@ -63,7 +68,18 @@ int main(int argc, char** argv) {
   add_train_options(train, train_args, false);
   train->add_option("--resume", train_args.resume,
                     "continue a stopped run (id or unique prefix) from its checkpoint");
+  auto* seeds_opt = train->add_option(
+      "--seeds", train_args.seeds,
+      "run once per seed (0-4, 0,2,7 or 0-2,5) as child processes; the runs form a seed group");
+  auto* parallel_opt = train->add_option("--parallel", train_args.parallel,
+                                         "with --seeds: run up to N seeds at a time (default 1)");
+  parallel_opt->needs(seeds_opt);
   train->callback([&] {
+    train_args.seeds_given = seeds_opt->count() > 0;
+    train_args.parallel_given = parallel_opt->count() > 0;
+    if (train_args.seeds_given && train_args.config_path.empty() && train_args.resume.empty()) {
+      throw CLI::RequiredError("CONFIG (--seeds runs an experiment JSON once per seed)");
+    }
     if (train_args.config_path.empty() && train_args.resume.empty()) {
       throw CLI::RequiredError("CONFIG (or --resume RUN)");
     }
@@ -76,17 +92,23 @@ int main(int argc, char** argv) {
   add_train_options(pretrain, pretrain_args, true);
 
   std::string db_path, run_id, csv_dir, peft_dir;
-  bool as_json = false;
+  bool as_json = false, groups = false;
   auto* runs = app.add_subcommand("runs", "list the runs of a workspace");
   runs->add_option("--db", db_path, "workspace database");
   runs->add_flag("--json", as_json, "print JSON instead of a table");
-  auto* show = app.add_subcommand("show", "show one run: config, tags, latest metrics, artifacts");
-  show->add_option("RUN", run_id, "run id or unique prefix")->required();
+  runs->add_flag("--groups", groups,
+                 "one row per seed group (runs of one config that differ only by seed)");
+  auto* show = app.add_subcommand(
+      "show", "show one run (config, tags, metrics, artifacts) or a seed group (statistics)");
+  show->add_option("GROUP_OR_RUN", run_id, "seed group key prefix, or run id or unique prefix")
+      ->required();
   show->add_option("--db", db_path, "workspace database");
   show->add_flag("--json", as_json, "print JSON");
   auto* exp = app.add_subcommand(
       "export", "export a run's metrics, params and matrices (--csv) or its adapters (--peft)");
-  exp->add_option("RUN", run_id, "run id or unique prefix")->required();
+  exp->add_option("GROUP_OR_RUN", run_id,
+                  "run id or unique prefix; with --csv also a seed group key prefix")
+      ->required();
   exp->add_option("--db", db_path, "workspace database");
   auto* exp_csv = exp->add_option("--csv", csv_dir, "folder for the CSV files");
   auto* exp_peft = exp->add_option(
@@ -95,6 +117,13 @@ int main(int argc, char** argv) {
   exp->callback([&] {
     if (csv_dir.empty() && peft_dir.empty()) throw CLI::RequiredError("--csv DIR or --peft DIR");
   });
+  std::string compare_a, compare_b;
+  auto* compare = app.add_subcommand(
+      "compare", "compare eval/acc and eval/acc/<task> of two seed groups or runs (Welch 95 % CI)");
+  compare->add_option("A", compare_a, "seed group key prefix or run id prefix")->required();
+  compare->add_option("B", compare_b, "seed group key prefix or run id prefix")->required();
+  compare->add_option("--db", db_path, "workspace database");
+  compare->add_flag("--json", as_json, "print JSON");
   auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
   std::string tokenize_dir;
   bool tokenize_no_special = false, tokenize_decode = false;
@@ -132,9 +161,12 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (train->parsed() && train_args.seeds_given) return run_seeded_train(train_args);
     if (train->parsed()) return run_train(train_args);
     if (pretrain->parsed()) return run_train(pretrain_args);
+    if (runs->parsed() && groups) return run_list_groups(db_path, as_json);
     if (runs->parsed()) return run_list_runs(db_path, as_json);
+    if (compare->parsed()) return run_compare(db_path, compare_a, compare_b, as_json);
     if (show->parsed()) return run_show(db_path, run_id, as_json);
     if (exp->parsed() && !peft_dir.empty()) return run_export_adapter(db_path, run_id, peft_dir);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
