@@ -349,7 +349,7 @@ int run_seeded_train(const TrainArgs& args) {
       }
       if (c.exit_code != kExitFinished) {
         report << prefix(c) << "seed " << c.seed << " ended with " << c.how << std::endl;
-        if (mode == Output::Quiet) {
+        if (mode == Output::Quiet && c.exit_code != kExitKilled) {  // why it failed
           for (const auto& l : c.err_tail) std::cerr << prefix(c) << l << std::endl;
         }
       }
