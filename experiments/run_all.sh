@@ -1,56 +1,47 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Re-runs every method preset on the tiny backbones (dense and sparse-MoE) into one workspace and
-# writes the results table to experiments/RESULTS.md. Pretrains the backbones first when the
-# workspace lacks them. Also runs the GuiLoMo search alone on single tasks, to see whether the
-# found allocations differ across tasks, and repeats the key comparisons with seeds 1 and 2.
-# Usage: experiments/run_all.sh [WORKSPACE_DIR]
-# (default: results-workspace/ in the repository; build first with packaging/build.sh).
+# Re-runs every experiment behind experiments/RESULTS.md on the demo suite (encode, decode,
+# increment) as seed groups (default seeds 0-4, two at a time), then writes RESULTS.md:
+#   sensitivity checks (baseline gain, LoRA rank 1 vs 16, one LoRA vs LoRA-MoE, lower vs upper
+#   layers), the papers' comparisons (MoLA 2468/8642/uniform/LoRA at equal parameters, GuiLoMo
+#   search -> retrain vs MoLA, DR-LoRA vs uniform rank vs static frequency at equal budget) and
+#   single-task GuiLoMo searches. Groups already complete in the workspace are skipped, so an
+#   interrupted call can simply be repeated.
+# Usage: experiments/run_all.sh [WORKSPACE_DIR]   (default: results-workspace/; build first)
+# Environment: AP_SEEDS (default 0-4), AP_PARALLEL (default 2), AP_THREADS (default 1 per run).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ws=${1:-$root/results-workspace}
 db=$ws/workspace.sqlite
 bin=${AP_BUILD_DIR:-$root/build}/bin
-threads=${AP_THREADS:+--threads $AP_THREADS}  # e.g. AP_THREADS=1 for one core per run
-mkdir -p "$ws"
-[ -f "$ws/backbones/tiny-llama/model.safetensors" ] ||
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny.json" --db "$db" --progress none $threads
-[ -f "$ws/backbones/tiny-mixtral/model.safetensors" ] ||
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny-moe.json" --db "$db" --progress none $threads
-for preset in lora moe-uniform mola-2468 mola-8642 guilomo guilomo-budget \
-              drlora-uniform drlora-static drlora; do
-  echo "== $preset"
-  "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset" $threads \
-    --progress none
+seeds=${AP_SEEDS:-0-4}
+parallel=${AP_PARALLEL:-2}
+threads=${AP_THREADS:-1}
+"$root/experiments/install_backbones.sh" "$ws"
+
+source "$root/experiments/seed_groups.sh"
+
+# The papers' comparisons (and the mixture check: lora vs moe-uniform at equal parameters).
+group lora lora.json
+group moe-uniform moe-uniform.json
+group mola-2468 mola-2468.json
+group mola-8642 mola-8642.json
+group guilomo guilomo.json
+group drlora-uniform drlora-uniform.json
+group drlora-static drlora-static.json
+group drlora drlora.json
+# Capacity: LoRA rank 1 vs rank 16, everything else equal (alpha/r = 2 in both).
+group lora-r1 lora.json --set adapters.r=1 --set adapters.lora_alpha=2
+group lora-r16 lora.json --set adapters.r=16 --set adapters.lora_alpha=32
+# Depth: LoRA r=8 on the lower two or the upper two of the four layers only.
+group lora-lower lora.json --set adapters.r=8 --set adapters.lora_alpha=16 \
+  --set 'adapters.layers_to_transform=[0,1]'
+group lora-upper lora.json --set adapters.r=8 --set adapters.lora_alpha=16 \
+  --set 'adapters.layers_to_transform=[2,3]'
+# GuiLoMo searches on one task each (do the found allocations differ by task?).
+for task in encode decode increment; do
+  group "guilomo-search-$task" guilomo.json --set allocation.guilomo.stage=search \
+    --set "data.tasks=[\"$task\"]"
 done
-# Seed repeats of the comparisons the findings rest on (seed 0 is the run above).
-for seed in 1 2; do
-  for preset in moe-uniform mola-2468 mola-8642 guilomo drlora-uniform drlora-static drlora; do
-    echo "== $preset, seed $seed"
-    "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset-s$seed" \
-      --set seed=$seed $threads --progress none
-  done
-done
-for task in lookup arithmetic facts; do
-  echo "== guilomo search on $task only"
-  "$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" \
-    --name "guilomo-search-$task" --progress none $threads \
-    --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]"
-done
-# The GSVs move slowly at the reference's α learning rate (3e-3) in 100 steps: a longer, faster
-# search (300 steps, α lr 3e-2) as a pipeline and on single tasks, to see whether allocations
-# then differ across tasks.
-echo "== guilomo-long (300-step search, alpha_lr 0.03)"
-"$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" --name "guilomo-long" \
-  --progress none $threads --set allocation.guilomo.search_steps=300 \
-  --set allocation.guilomo.alpha_lr=0.03
-for task in lookup arithmetic facts; do
-  echo "== guilomo-long search on $task only"
-  "$bin/apportion" train "$root/experiments/guilomo.json" --db "$db" \
-    --name "guilomo-long-search-$task" --progress none $threads \
-    --set allocation.guilomo.stage=search --set "data.tasks=[\"$task\"]" \
-    --set allocation.guilomo.search_steps=300 \
-    --set allocation.guilomo.alpha_lr=0.03
-done
-python3 "$root/experiments/make_results.py" "$db" "$root/experiments/RESULTS.md"
+python3 "$root/experiments/make_results.py" "$db" "$root/experiments/RESULTS.md" "$bin/apportion"
 echo "wrote $root/experiments/RESULTS.md"

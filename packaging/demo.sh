@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# README command 1: install what is missing, build, create the demo workspace (pretrain the tiny
-# backbones, then run every method preset in experiments/) unless it exists, and open the
+# README command 1: install what is missing, build, create the demo workspace (copy the shipped
+# tiny backbones, then run every method preset in experiments/) unless it exists, and open the
 # workbench on it. Without a display it does the same headless and prints where the results are.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,23 +21,17 @@ fi
 bin=${AP_BUILD_DIR:-$root/build}/bin
 
 mkdir -p "$ws"
-if [ ! -f "$ws/backbones/tiny-llama/model.safetensors" ]; then
-  echo "demo: pretraining the tiny backbone (about a minute)…"
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny.json" --db "$db" --name pretrain-tiny
-fi
-if [ ! -f "$ws/backbones/tiny-mixtral/model.safetensors" ]; then
-  echo "demo: pretraining the tiny sparse-MoE backbone for DR-LoRA…"
-  "$bin/apportion" pretrain "$root/experiments/pretrain-tiny-moe.json" --db "$db" --name pretrain-tiny-moe
-fi
+# The pretrained demo backbones ship in experiments/backbones/ (AP_PRETRAIN=1 remakes them).
+"$root/experiments/install_backbones.sh" "$ws"
+# Every method preset once (seed 0); AP_DEMO_SEEDS=0-4 adds the seed repeats as groups.
+seeds=${AP_DEMO_SEEDS:-0} parallel=${AP_PARALLEL:-2} threads=1
+source "$root/experiments/seed_groups.sh"
 for preset in lora moe-uniform mola-2468 mola-8642 guilomo drlora-uniform drlora-static drlora; do
-  if ! "$bin/apportion" runs --db "$db" | grep -qE "FINISHED +$preset "; then
-    echo "demo: training $preset…"
-    "$bin/apportion" train "$root/experiments/$preset.json" --db "$db" --name "$preset"
-  fi
+  group "$preset" "$preset.json"
 done
 
 echo
-"$bin/apportion" runs --db "$db"
+"$bin/apportion" runs --db "$db" --groups
 echo
 echo "demo workspace: $db"
 echo "  runs/<run_id>/ holds checkpoints and adapter exports; compare runs with"

@@ -4,6 +4,8 @@
 // skips prompts already in `used`, which is how train and eval stay disjoint.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <unordered_set>
@@ -31,6 +33,23 @@ std::vector<Example> generate_facts(const std::vector<Fact>& facts,
                                     SplitMix64& rng,
                                     int count,
                                     PromptSet& used);
+
+/// Word length of the letter-mapping tasks (fixed, so every answer letter sits at a fixed
+/// offset from its source letter: the pretrained copy circuit finds it).
+inline constexpr int kMappingWordLength = 4;
+
+std::vector<Example> generate_encode(uint64_t data_seed, SplitMix64& rng, int count, PromptSet& used);
+std::vector<Example> generate_decode(uint64_t data_seed, SplitMix64& rng, int count, PromptSet& used);
+std::vector<Example> generate_flip(SplitMix64& rng, int count, PromptSet& used);
+std::vector<Example> generate_increment(SplitMix64& rng, int count, PromptSet& used);
+
+/// The secret letter substitution of encode (a derangement of a..z, deterministic in the data
+/// seed): table[c - 'a'] is the code letter of c. decode applies its inverse.
+std::array<char, 26> letter_substitution(uint64_t data_seed);
+/// `length` random characters from [first, first + size) (default: lowercase letters).
+std::string random_word(SplitMix64& rng, int length, char first = 'a', int size = 26);
+/// A pretraining document of copy lines "cp abcd=abcd cp …" of at most max_bytes bytes.
+std::string copy_document(SplitMix64& rng, size_t max_bytes);
 
 /// One random key-value line, e.g. "k3=ab k7=xq k1=mm", with the pairs (used by the corpus).
 struct KeyValueLine {

@@ -14,6 +14,36 @@ namespace apportion {
 
 std::vector<TaskInfo> builtin_tasks() {
   return {
+      {"encode",
+       "Substitution cipher: \"enc abcd=\" -> each letter of the 4-letter word through a secret "
+       "substitution of a..z (a derangement drawn from data.seed, never seen in pretraining). "
+       "The backbone already copies (\"cp abcd=abcd\" in its corpus); the adapter must learn a "
+       "26-entry letter table. Eval words are unseen, their letters are not. Tests adapter "
+       "capacity: a rank-1 adapter cannot hold the table.",
+       "The pretrained copy circuit already brings the source letter to the answer position; "
+       "what is new is the letter-to-letter map applied to it, which is output-side work in the "
+       "upper layers (their MLPs and the last projections). Expect upper-layer adapters to "
+       "suffice and lower-layer-only adapters to struggle."},
+      {"decode",
+       "The inverse substitution, read from capitals: \"dec GZCE=\" -> the plain word in "
+       "lowercase. A second 26-entry table next to encode's: the two tasks compete for the "
+       "capacity of one adapter, while the capitals let a router tell them apart from the tokens "
+       "themselves (a mixture of experts can give each table its own experts).",
+       "Like encode: the copy circuit brings the capital to the answer position; the new work is "
+       "the table applied to it, in the upper layers."},
+      {"increment",
+       "Each digit plus one, mod 10: \"inc 4821=\" -> \"5932\". A small (10-entry) table on "
+       "digits: easy, learned first; it shows how a method treats a task that needs little "
+       "capacity next to two that need much.",
+       "Output-side like encode and decode (upper layers), with a smaller table."},
+      {"flip",
+       "Reverse the 4-letter word: \"rev abcd=\" -> \"dcba\" (optional, not in the demo "
+       "list). No new letters, only new positions: the pretrained copy circuit reads the letter "
+       "4 positions back, flip needs offsets 1, 3, 5 and 7 back. Measured: a rank-22 LoRA on "
+       "the demo backbone stays at 0 % after 400 steps, and adding flip to encode's mixture "
+       "stopped encode from being learned too, so it is kept out of the default suite.",
+       "Changing where attention reads is attention work in the lower and middle layers (the "
+       "queries and keys of the heads that move the letter)."},
       {"lookup",
        "Key-value lookup inside the prompt: 3-5 pairs such as \"k3=ab k7=xq k1=mm ; k7?\" and the "
        "model must copy the value of the queried key (\"xq\"). Tests in-context retrieval: find "
@@ -87,10 +117,23 @@ bool is_known_task(const std::string& name) {
 }
 
 std::vector<Example> generate_task(const std::string& name,
+                                   uint64_t data_seed,
                                    const std::vector<Fact>& facts,
                                    SplitMix64& rng,
                                    int count,
                                    PromptSet& used) {
+  if (name == "encode") {
+    return generate_encode(data_seed, rng, count, used);
+  }
+  if (name == "decode") {
+    return generate_decode(data_seed, rng, count, used);
+  }
+  if (name == "flip") {
+    return generate_flip(rng, count, used);
+  }
+  if (name == "increment") {
+    return generate_increment(rng, count, used);
+  }
   if (name == "lookup") {
     return generate_lookup(rng, count, used);
   }
@@ -157,10 +200,10 @@ TaskSuite make_task_suite(const DataConfig& cfg) {
     PromptSet used;
     SplitMix64 eval_rng(derive_seed(cfg.seed, "eval/" + name));
     eval[t] =
-        generate_task(name, facts, eval_rng, share(cfg.eval_examples, cfg.tasks.size(), t), used);
+        generate_task(name, cfg.seed, facts, eval_rng, share(cfg.eval_examples, cfg.tasks.size(), t), used);
     SplitMix64 train_rng(derive_seed(cfg.seed, "train/" + name));
     train[t] =
-        generate_task(name, facts, train_rng, share(cfg.train_examples, cfg.tasks.size(), t), used);
+        generate_task(name, cfg.seed, facts, train_rng, share(cfg.train_examples, cfg.tasks.size(), t), used);
   }
   TaskSuite suite;
   suite.train = interleave(train);
