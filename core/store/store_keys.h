@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Well-known tag keys the run store itself writes, shared by writers and readers (GUI, CLI).
+// Well-known tag and metric keys, shared by writers (run store, trainer) and readers (GUI, CLI).
 #pragma once
 
 namespace apportion {
@@ -9,5 +9,29 @@ constexpr const char* kStatusMessageTag = "status_message";
 
 /// Experiment name used when a run starts without one.
 constexpr const char* kDefaultExperimentName = "default";
+
+// Evaluation metrics of fine-tuning runs (and eval/loss of pretraining), logged every
+// train.eval_every steps, at the last step and, for fine-tuning, at step 0 (the baseline).
+
+/// Mean answer-token cross-entropy on the eval split.
+constexpr const char* kMetricEvalLoss = "eval/loss";
+/// Mean of the per-task accuracies.
+constexpr const char* kMetricEvalAcc = "eval/acc";
+/// Per-task accuracy: kMetricEvalAccPrefix + task ("eval/acc/lookup").
+constexpr const char* kMetricEvalAccPrefix = "eval/acc/";
+
+// The step-0 baseline of a fine-tuning run: the same evaluation before the first optimiser
+// step, with the adapters at their initial state (LoRA B = 0: the untouched backbone; the
+// GuiLoMo search supernet starts with a small random B, see trainer.cpp). Written once, at
+// step 0, on a fresh start only (never on --resume), so latest_metrics holds it directly.
+
+/// Baseline of kMetricEvalAcc (mean of the per-task accuracies).
+constexpr const char* kMetricBaselineAccuracy = "baseline/accuracy";
+/// Baseline of kMetricEvalLoss.
+constexpr const char* kMetricBaselineLoss = "baseline/loss";
+/// Per-task baseline accuracy: kMetricBaselineAccPrefix + task ("baseline/acc/lookup").
+constexpr const char* kMetricBaselineAccPrefix = "baseline/acc/";
+/// Step of the baseline rows (and of the step-0 eval/* rows).
+constexpr long long kBaselineStep = 0;
 
 }  // namespace apportion

@@ -17,6 +17,7 @@
 #include "core/common/error.h"
 #include "core/data/batcher.h"
 #include "core/data/jsonl_dataset.h"
+#include "core/store/store_keys.h"
 #include "core/tensor/safetensors.h"
 #include "core/tokenizer/builtin_byte_tokenizer.h"
 #include "core/train/blas_threads.h"
@@ -258,18 +259,25 @@ struct Trainer::Impl {
     return {loss_value, aux_value};
   }
 
-  void evaluate(int64_t step) {
+  /// Logs the eval metrics at `step` and returns them (loss, mean and per-task accuracy; loss
+  /// only when pretraining). Uses no random numbers: fixed example order, dropout off, greedy
+  /// decoding, so an evaluation never shifts the training stream.
+  EvalResult evaluate(int64_t step) {
     const int batch = cfg->train.micro_batch_size * 2;
+    EvalResult out;
     if (cfg->is_pretraining()) {
-      metric("eval/loss", step, evaluate_documents(built.model, eval_corpus, *eval_batcher, batch));
-      return;
+      out.loss = evaluate_documents(built.model, eval_corpus, *eval_batcher, batch);
+      metric(kMetricEvalLoss, step, out.loss);
+      return out;
     }
-    const EvalResult r = evaluate_examples(built.model, suite.eval, *eval_batcher, batch);
-    metric("eval/loss", step, r.loss);
+    out = evaluate_examples(built.model, suite.eval, *eval_batcher, batch);
+    metric(kMetricEvalLoss, step, out.loss);
     if (cfg->data.eval_mode != "generate") {
-      metric("eval/acc", step, r.accuracy);
-      for (const auto& [task, acc] : r.task_accuracy) metric("eval/acc/" + task, step, acc);
-      return;
+      metric(kMetricEvalAcc, step, out.accuracy);
+      for (const auto& [task, acc] : out.task_accuracy) {
+        metric(kMetricEvalAccPrefix + task, step, acc);
+      }
+      return out;
     }
     // Accuracy by greedy generation + answer extraction; predictions kept for auditing.
     GenerateEvalOptions g;
@@ -278,22 +286,47 @@ struct Trainer::Impl {
     g.max_seq_len = cfg->data.max_seq_len;
     g.batch_size = batch;
     const GenerateEvalResult gr = evaluate_generate(built.model, *tokenizer, suite.eval, g);
-    metric("eval/acc", step, gr.accuracy);
-    for (const auto& [task, acc] : gr.task_accuracy) metric("eval/acc/" + task, step, acc);
+    out.accuracy = gr.accuracy;
+    out.task_accuracy = gr.task_accuracy;
+    metric(kMetricEvalAcc, step, gr.accuracy);
+    for (const auto& [task, acc] : gr.task_accuracy) metric(kMetricEvalAccPrefix + task, step, acc);
     const std::string name = "predictions-step" + std::to_string(step) + ".jsonl";
     const fs::path path = fs::path(opt->run_dir) / name;
     {
-      std::ofstream out(path, std::ios::binary | std::ios::trunc);
+      std::ofstream out_file(path, std::ios::binary | std::ios::trunc);
       for (const Prediction& p : gr.predictions) {
-        out << nlohmann::json{{"task", p.task},     {"prompt", p.prompt},
-                              {"output", p.output}, {"extracted", p.extracted},
-                              {"gold", p.gold},     {"correct", p.correct}}
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+        out_file << nlohmann::json{{"task", p.task},     {"prompt", p.prompt},
+                                   {"output", p.output}, {"extracted", p.extracted},
+                                   {"gold", p.gold},     {"correct", p.correct}}
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                 << "\n";
       }
     }
     sink->on_artifact(
         ArtifactWritten{"predictions", name, step, static_cast<int64_t>(fs::file_size(path))});
+    return out;
+  }
+
+  /// The step-0 baseline of a fresh fine-tuning run (store_keys.h): the periodic evaluation at
+  /// step 0, before any optimiser step, plus its baseline/* copies. The adapters are at their
+  /// initial state: LoRA and LoRA-MoE experts start with B = 0 (lora_adapter.cpp,
+  /// moe_lora_adapter.cpp), so their output is exactly zero and this is the untouched backbone
+  /// (GuiLoMo retrains, MoLA, uniform, plain LoRA, DR-LoRA and its static baseline alike). The
+  /// GuiLoMo search supernet is the exception: its A and B both start ~ N(0, init_std)
+  /// (gsv_moe_lora_adapter.cpp, the reference's stage-1 init), so its baseline is the backbone
+  /// plus a small random adapter output, the point the search starts from.
+  void evaluate_baseline() {
+    const auto step = static_cast<int64_t>(kBaselineStep);
+    const EvalResult r = evaluate(step);
+    metric(kMetricBaselineLoss, step, r.loss);
+    metric(kMetricBaselineAccuracy, step, r.accuracy);
+    for (const auto& [task, acc] : r.task_accuracy) {
+      metric(kMetricBaselineAccPrefix + task, step, acc);
+    }
+    // Forget the eval forwards' router logits, so nothing of them reaches the first step.
+    if (built.adapters) built.adapters->clear_caches();
+    hooks->clear_caches();
+    built.model->clear_router_cache();
   }
 
   void checkpoint(int64_t step) {
@@ -346,6 +379,9 @@ TrainResult Trainer::Impl::loop() {
     sink->on_tag({"guilomo/search_run", cfg->allocation.guilomo.search_run});
     sink->on_tag({"pipeline", "guilomo"});
   }
+  // Fresh fine-tuning runs only: a resumed run wrote its baseline when it started. Before
+  // before_training, so a GuiLoMo search's cost clock does not count it.
+  if (!opt->resume && !cfg->is_pretraining()) evaluate_baseline();
   built.model->train();
   hooks->before_training(step);
   const auto start = std::chrono::steady_clock::now();

@@ -14,12 +14,16 @@
 #include "core/common/error.h"
 #include "core/common/uuid.h"
 #include "core/data/jsonl_dataset.h"
+#include "core/data/task_suite.h"
 #include "core/model/grad_checkpoint.h"
 #include "core/model/transformer_lm.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
+#include "core/store/store_keys.h"
 #include "core/tensor/safetensors.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/train/checkpointer.h"
+#include "core/train/evaluator.h"
 #include "core/train/generate_eval.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/trainer.h"
@@ -64,10 +68,13 @@ RunOutcome run_trainer(const QString& ws,
                        const nlohmann::json& j,
                        const std::string& run_id,
                        bool resume,
-                       int64_t stop_after) {
+                       int64_t stop_after,
+                       EventSink* also = nullptr) {
   const auto cfg = ExperimentConfig::from_json(j);
   RunStore store((ws + QStringLiteral("/workspace.sqlite")).toStdString());
-  RunStoreSink sink(store);
+  RunStoreSink store_sink(store);
+  FanoutSink sink(also ? std::vector<EventSink*>{&store_sink, also}
+                       : std::vector<EventSink*>{&store_sink});
   TrainOptions opt;
   opt.run_id = run_id;
   opt.workspace_dir = ws.toStdString();
@@ -80,6 +87,18 @@ RunOutcome run_trainer(const QString& ws,
   store.flush();
   return out;
 }
+
+/// Counts the metric events per key (what the trainer sent, before the store's upsert).
+class MetricKeyCounter : public EventSink {
+ public:
+  void on_metric(const MetricPoint& e) override { ++counts[e.key]; }
+  int with_prefix(const std::string& prefix) const {
+    int n = 0;
+    for (const auto& [key, c] : counts) n += key.rfind(prefix, 0) == 0 ? c : 0;
+    return n;
+  }
+  std::map<std::string, int> counts;
+};
 
 std::map<std::string, at::Tensor> adapters_of(const QString& ws, const std::string& run_id) {
   return load_safetensors(ws.toStdString() + "/runs/" + run_id + "/adapters.safetensors").tensors;
@@ -290,7 +309,8 @@ class TestTraining : public QObject {
     QCOMPARE(QString::fromStdString(run->params.at("adapters.top_k")), QStringLiteral("2"));
     QVERIFY(run->latest_metrics.count("eval/acc/lookup"));
     QVERIFY(run->latest_metrics.count("moe/balance_loss"));
-    QCOMPARE(reader.metric_series(out.run_id, "eval/loss").steps, (std::vector<int64_t>{3, 6}));
+    QCOMPARE(reader.metric_series(out.run_id, "eval/loss").steps,
+             (std::vector<int64_t>{0, 3, 6}));  // 0: the baseline
     const auto experts = reader.matrix(out.run_id, "alloc/experts", 0);
     QVERIFY(experts.has_value());
     QCOMPARE(experts->shape, (std::vector<int64_t>{2, 7}));
@@ -309,6 +329,61 @@ class TestTraining : public QObject {
       for (int e = 0; e < 3; ++e) sum1 += load->values[static_cast<size_t>(21 + m * 3 + e)];
       QVERIFY2(std::abs(sum1 - 1.0f) < 1e-4f, "layer 1 load fractions must sum to 1");
     }
+  }
+
+  void freshRunRecordsTheBackboneBaselineOnce() {
+    QTemporaryDir ws;
+    const std::string dir = ws.path().toStdString() + "/backbones/b";
+    TransformerLM backbone(tiny_byte_config());
+    save_pretrained(backbone, dir);
+    const auto j = tiny_config({{"path", "backbones/b"}});
+    const auto cfg = ExperimentConfig::from_json(j);
+    // Independent reference: the saved backbone with no adapter at all, evaluated on the run's
+    // eval split with the trainer's eval batch size (2 × micro_batch_size).
+    TransformerLM plain = load_pretrained(dir);
+    const Batcher batcher(std::shared_ptr<const Tokenizer>(load_tokenizer(dir)),
+                          cfg.data.max_seq_len, /*train_on_inputs=*/false, cfg.data.add_eos);
+    const EvalResult ref = evaluate_examples(plain, make_task_suite(cfg.data).eval, batcher,
+                                             cfg.train.micro_batch_size * 2);
+    QVERIFY(ref.task_accuracy.size() == 3);
+
+    const std::string id = make_uuid_hex();
+    MetricKeyCounter fresh;
+    QCOMPARE(run_trainer(ws.path(), j, id, false, 3, &fresh).result.status, RunStatus::Killed);
+    QCOMPARE(fresh.counts[kMetricBaselineAccuracy], 1);
+    QCOMPARE(fresh.counts[kMetricBaselineLoss], 1);
+    QCOMPARE(fresh.with_prefix(kMetricBaselineAccPrefix), 3);
+    RunReader reader((ws.path() + QStringLiteral("/workspace.sqlite")).toStdString());
+    auto check_baseline = [&] {
+      const auto run = reader.find_run(id);
+      QVERIFY(run.has_value());
+      QCOMPARE(run->latest_steps.at(kMetricBaselineAccuracy), int64_t{0});
+      QCOMPARE(run->latest_metrics.at(kMetricBaselineAccuracy), ref.accuracy);
+      const double loss = run->latest_metrics.at(kMetricBaselineLoss);
+      QVERIFY2(std::abs(loss - ref.loss) <= 1e-6 * ref.loss,
+               (std::to_string(loss) + " vs " + std::to_string(ref.loss)).c_str());
+      for (const auto& [task, acc] : ref.task_accuracy) {
+        const std::string key = kMetricBaselineAccPrefix + task;
+        QCOMPARE(run->latest_steps.at(key), int64_t{0});
+        QCOMPARE(run->latest_metrics.at(key), acc);
+      }
+    };
+    check_baseline();
+    // The curves start at the baseline: eval/* at step 0 hold the same values.
+    const auto acc = reader.metric_series(id, kMetricEvalAcc);
+    QCOMPARE(acc.steps.front(), int64_t{0});
+    QCOMPARE(acc.values.front(), ref.accuracy);
+    const auto loss = reader.metric_series(id, kMetricEvalLoss);
+    QCOMPARE(loss.steps, (std::vector<int64_t>{0, 3}));
+    QCOMPARE(loss.values[0], reader.find_run(id)->latest_metrics.at(kMetricBaselineLoss));
+    QVERIFY(loss.values[1] != loss.values[0]);  // training moved it: step 0 is before training
+
+    // A resumed run sends no baseline (nor a step-0 eval) again and keeps the first one.
+    MetricKeyCounter resumed;
+    QCOMPARE(run_trainer(ws.path(), j, id, true, -1, &resumed).result.status, RunStatus::Finished);
+    QCOMPARE(resumed.with_prefix("baseline/"), 0);
+    QCOMPARE(reader.metric_series(id, kMetricEvalLoss).steps, (std::vector<int64_t>{0, 3, 6}));
+    check_baseline();
   }
 
   void nanLossFailsAndKeepsLastGoodCheckpoint() {
