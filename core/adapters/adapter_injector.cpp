@@ -156,6 +156,7 @@ RoutingStats AdapterSet::routing_stats() const {
     }
   }
   s.modules = static_cast<int>(s.module_names.size());
+  s.layers = num_layers_;
   for (const auto& a : adapters_) {
     s.layers = std::max(s.layers, a.layer + 1);
     if (a.moe) s.max_experts = std::max(s.max_experts, a.moe->num_experts());
@@ -222,10 +223,13 @@ AdapterSet inject_adapters(TransformerLM& model,
                 "; make allocation.experts_per_layer / top_k_per_layer match num_hidden_layers");
   }
   check_expert_ranks(allocation, shape);
+  check_layers_to_transform(cfg.layers_to_transform, layers);
   AdapterSet set;
+  set.set_num_layers(layers);
   for (auto& slot : model->projections()) {
     if (std::find(cfg.target_modules.begin(), cfg.target_modules.end(), slot.module) ==
-        cfg.target_modules.end()) {
+            cfg.target_modules.end() ||
+        !cfg.adapts_layer(slot.layer)) {
       continue;
     }
     const auto din = slot.linear->in_features(), dout = slot.linear->out_features();
@@ -246,6 +250,10 @@ AdapterSet inject_adapters(TransformerLM& model,
       a.lora = std::make_shared<LoraAdapterImpl>(din, dout, o);
       slot.linear->set_adapter(a.lora);
     } else if (moe) {
+      AP_CHECK_AS(ConfigError, !allocation.module_experts(slot.layer, slot.module).empty(),
+                  "allocation: layer ", slot.layer, " (", slot.module,
+                  ") gets adapters but the allocation gives it no experts; plan the allocation "
+                  "with the same adapters.layers_to_transform");
       a.moe = std::make_shared<MoeLoraAdapterImpl>(
           din, dout, allocation.module_experts(slot.layer, slot.module),
           allocation.top_k[slot.layer], cfg.lora_alpha, cfg.lora_dropout);
@@ -260,7 +268,7 @@ AdapterSet inject_adapters(TransformerLM& model,
   if (cfg.train_backbone_router) {
     for (size_t i = 0; i < model->model->layers->size(); ++i) {
       auto& layer = model->model->layer(i);
-      if (!layer.moe) continue;
+      if (!layer.moe || !cfg.adapts_layer(static_cast<int>(i))) continue;
       auto w = layer.moe->gate->weight;
       w.requires_grad_(true);
       set.add_backbone_parameter(
@@ -268,7 +276,10 @@ AdapterSet inject_adapters(TransformerLM& model,
     }
     AP_CHECK_AS(ConfigError, !set.backbone_parameters().empty(),
                 "adapters.train_backbone_router: the backbone (", model->config().architecture,
-                ") is dense and has no router to train; set it to false");
+                cfg.layers_to_transform.empty()
+                    ? ") is dense and has no router to train; set it to false"
+                    : ") has no MoE block in the layers of adapters.layers_to_transform, so no "
+                      "router to train; set it to false or list an MoE layer");
   }
   return set;
 }

@@ -70,6 +70,9 @@ class AdapterSet {
   RoutingStats routing_stats() const;
   void clear_caches();
   void add(InjectedAdapter a) { adapters_.push_back(std::move(a)); }
+  /// Decoder layers of the model the set was injected into (the layer axis of routing_stats,
+  /// which also covers layers left without adapters); 0 = up to the last adapted layer.
+  void set_num_layers(int layers) { num_layers_ = layers; }
   /// Backbone parameters trained with the adapters (the MoE routers with
   /// adapters.train_backbone_router), by their HF name (…mlp.gate.weight).
   const std::vector<std::pair<std::string, torch::Tensor>>& backbone_parameters() const {
@@ -82,6 +85,7 @@ class AdapterSet {
  private:
   std::vector<InjectedAdapter> adapters_;
   std::vector<std::pair<std::string, torch::Tensor>> backbone_params_;
+  int num_layers_ = 0;
 };
 
 /// One term of the load-balancing loss (METHODS.md §1.4) over router logits z [N, E]:
@@ -89,9 +93,11 @@ class AdapterSet {
 /// when multiply_by_experts. Not multiplied by λ.
 at::Tensor balance_loss_term(const at::Tensor& z, int top_k, bool multiply_by_experts);
 
-/// Injects adapters; ConfigError if a target module name is unknown, the allocation's layer
-/// count differs from the model's, expert_ranks does not match the backbone's experts, or
-/// train_backbone_router is set on a dense backbone.
+/// Injects adapters on the layers cfg.layers_to_transform lists (all when empty; the others
+/// keep their frozen base projections and router); ConfigError if a target module name is
+/// unknown, a listed layer is out of range, the allocation's layer count differs from the
+/// model's or gives an adapted layer no experts, expert_ranks does not match the backbone's
+/// experts, or train_backbone_router is set on a dense backbone.
 AdapterSet inject_adapters(TransformerLM& model,
                            const AdapterConfig& cfg,
                            const ExpertAllocation& allocation);

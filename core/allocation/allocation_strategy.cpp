@@ -134,20 +134,44 @@ AllocationBudget budget_from(const ExperimentConfig& cfg) {
   return b;
 }
 
+namespace {
+
+/// adapters.layers_to_transform: layers left out get no experts (top-k 0), so the records show
+/// 0 experts there and count_trainable_parameters counts nothing for them. The strategies
+/// themselves still plan every layer (a MoLA preset keeps its layer → count map; it simply skips
+/// the layers left out).
+void keep_only_transformed_layers(const AdapterConfig& adapters, ExpertAllocation& a) {
+  if (adapters.layers_to_transform.empty()) return;
+  for (size_t l = 0; l < a.ranks.size(); ++l) {
+    if (adapters.adapts_layer(static_cast<int>(l))) continue;
+    a.ranks[l].clear();
+    if (l < a.top_k.size()) a.top_k[l] = 0;
+    if (l < a.module_ranks.size()) a.module_ranks[l].clear();
+    if (l < a.expert_ranks.size()) a.expert_ranks[l].clear();
+    if (l < a.expert_active_ranks.size()) a.expert_active_ranks[l].clear();
+  }
+}
+
+}  // namespace
+
 ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape) {
   AP_CHECK(cfg.adapters.has_value(), "plan_allocation needs an adapters section");
+  check_layers_to_transform(cfg.adapters->layers_to_transform, shape.num_layers);
   const std::string& method = cfg.allocation.method;
   const bool routed_expert_method = method == "drlora" || method == "static_frequency";
+  ExpertAllocation a;
   if (cfg.adapters->method == "lora") {
     // Plain LoRA on the dense projections; DR-LoRA's methods still plan the routed experts.
-    ExpertAllocation a = routed_expert_method
-                             ? AllocationStrategy::create(method)->allocate(shape, budget_from(cfg))
-                             : ExpertAllocation{};
+    if (routed_expert_method) {
+      a = AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
+    }
     a.ranks.assign(static_cast<size_t>(shape.num_layers), std::vector<int>{cfg.adapters->r});
     a.top_k.assign(static_cast<size_t>(shape.num_layers), 1);
-    return a;
+  } else {
+    a = AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
   }
-  return AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
+  keep_only_transformed_layers(*cfg.adapters, a);
+  return a;
 }
 
 int64_t count_trainable_parameters(const ModelShape& shape,

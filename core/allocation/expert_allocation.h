@@ -116,7 +116,9 @@ ExpertAllocation expert_allocation_from_guilomo(const GuiLoMoAllocation& allocat
 AllocationBudget budget_from(const ExperimentConfig& cfg);
 
 /// The allocation an experiment config asks for on a backbone of this shape: plain LoRA is one
-/// rank-r expert per layer with top-k 1; LoRA-MoE goes through the named strategy.
+/// rank-r expert per layer with top-k 1; LoRA-MoE goes through the named strategy. Layers left
+/// out by adapters.layers_to_transform get no experts and top-k 0 (ConfigError naming the
+/// index when one is out of the shape's range).
 ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape);
 
 /// Trainable parameters of a LoRA-MoE allocation: Σ experts r·(in+out) + routers N·in, per

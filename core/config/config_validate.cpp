@@ -146,7 +146,55 @@ void validate_train(const TrainConfig& t) {
           "must be \"float32\", \"bfloat16\" or \"float16\"" + got(t.dtype));
 }
 
+/// adapters.layers_to_transform: non-negative, no duplicates, within the inline backbone's
+/// layers, and only with the allocation methods that can leave layers out.
+void validate_layers_to_transform(const ExperimentConfig& c) {
+  const auto& layers = c.adapters->layers_to_transform;
+  if (layers.empty()) return;
+  // GuiLoMo searches (and its readout files describe) experts and ranks for every layer's
+  // modules, and DR-LoRA's budget L·N·r_target and growth schedule span every MoE layer
+  // (core/drlora); the static-frequency baseline is matched to that budget. Leaving layers out
+  // would silently change what these methods compare, so they reject it instead.
+  const std::string& method = c.allocation.method;
+  require(method != "guilomo" && method != "drlora" && method != "static_frequency",
+          "adapters.layers_to_transform",
+          "not supported with allocation.method \"" + method +
+              "\" (it allocates over every layer itself); use uniform, mola or plain LoRA "
+              "(adapters.method \"lora\"), or remove layers_to_transform");
+  std::set<int> seen;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string path = "adapters.layers_to_transform[" + std::to_string(i) + "]";
+    require(layers[i] >= 0, path,
+            "layer " + std::to_string(layers[i]) + " out of range (layer indices start at 0)");
+    require(seen.insert(layers[i]).second, path,
+            "layer " + std::to_string(layers[i]) + " listed twice");
+  }
+  // The layer count is known here only for an inline backbone; folders are checked when the
+  // model is built (plan_allocation, inject_adapters), with the same message.
+  if (!c.backbone.config.is_null()) {
+    const auto it = c.backbone.config.find("num_hidden_layers");
+    if (it != c.backbone.config.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
+      check_layers_to_transform(layers, it->get<int>());
+    }
+  }
+}
+
 }  // namespace
+
+bool AdapterConfig::adapts_layer(int layer) const {
+  return layers_to_transform.empty() ||
+         std::find(layers_to_transform.begin(), layers_to_transform.end(), layer) !=
+             layers_to_transform.end();
+}
+
+void check_layers_to_transform(const std::vector<int>& layers, int num_layers) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    require(layers[i] >= 0 && layers[i] < num_layers,
+            "adapters.layers_to_transform[" + std::to_string(i) + "]",
+            "layer " + std::to_string(layers[i]) + " out of range (the backbone has " +
+                std::to_string(num_layers) + " layers)");
+  }
+}
 
 void ExperimentConfig::validate() const {
   const bool has_path = !backbone.path.empty();
@@ -159,6 +207,7 @@ void ExperimentConfig::validate() const {
             "pretraining needs an output folder for the trained backbone");
   }
   if (adapters) validate_adapters(*adapters, allocation);
+  if (adapters) validate_layers_to_transform(*this);
   if (adapters && adapters->train_backbone_router && has_inline) {
     // An inline dense backbone has no router to train (folders are checked at injection).
     const auto experts = [&](const char* key) {

@@ -44,6 +44,17 @@ AdapterConfig parse_adapters(const nlohmann::json& j) {
   r.get("top_k", a.top_k);
   if (const auto* b = r.raw("balance")) a.balance = parse_balance(*b);
   r.get("train_backbone_router", a.train_backbone_router);
+  if (const auto* l = r.raw("layers_to_transform")) {
+    if (!l->is_array()) {
+      config_fail("adapters.layers_to_transform",
+                  "must be a list of decoder-layer indices, got " + json_type_name(*l));
+    }
+    if (l->empty()) {
+      config_fail("adapters.layers_to_transform",
+                  "must list at least one layer; omit the key to adapt every layer");
+    }
+    r.get("layers_to_transform", a.layers_to_transform);
+  }
   r.finish();
   return a;
 }
@@ -161,6 +172,9 @@ nlohmann::json ExperimentConfig::to_json() const {
                        {"scope", a.balance.scope},
                        {"multiply_by_experts", a.balance.multiply_by_experts}}},
                      {"train_backbone_router", a.train_backbone_router}};
+    if (!a.layers_to_transform.empty()) {
+      j["adapters"]["layers_to_transform"] = a.layers_to_transform;
+    }
     j["allocation"] = {{"method", allocation.method},
                        {"preset", allocation.preset},
                        {"experts_per_layer", allocation.experts_per_layer},

@@ -51,7 +51,20 @@ struct AdapterConfig {
   /// Sparse-MoE backbones: train the pretrained router (`…gate.weight`) alongside the adapters
   /// (METHODS.md §4.4; default frozen).
   bool train_backbone_router = false;
+  /// peft's layers_to_transform: the decoder layers (0-based, no duplicates) that get adapters;
+  /// the others keep their frozen base projections (and router) and get 0 experts in the
+  /// allocation. Empty = every layer (JSON: the key omitted; an empty list is an error).
+  /// Uniform, MoLA and plain LoRA only (validate() rejects it for guilomo, drlora and
+  /// static_frequency).
+  std::vector<int> layers_to_transform;
+  /// True when decoder layer `layer` gets adapters (layers_to_transform empty or listing it).
+  bool adapts_layer(int layer) const;
 };
+
+/// ConfigError "adapters.layers_to_transform[i]: layer L out of range (the backbone has N
+/// layers)" unless every listed layer is below `num_layers` (checked at validation when the
+/// inline backbone.config gives num_hidden_layers, else when the model is built).
+void check_layers_to_transform(const std::vector<int>& layers, int num_layers);
 
 /// GuiLoMo (METHODS.md §3): the stage-1 GSV search, the readout and the stage-2 retrain.
 /// JSON: allocation.guilomo.

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QtTest/QtTest>
 
+#include "core/allocation/expert_allocation.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 
@@ -156,6 +157,82 @@ class TestConfig : public QObject {
     QCOMPARE(QString::fromStdString(flat.at("a.b")), QStringLiteral("1"));
     QCOMPARE(QString::fromStdString(flat.at("a.c")), QStringLiteral("s"));
     QCOMPARE(QString::fromStdString(flat.at("a.d")), QStringLiteral("[1,2]"));
+  }
+
+  void layersToTransformParsesAndRoundTrips() {
+    nlohmann::json j = nlohmann::json::parse(
+        R"({"backbone": {"config": {"num_hidden_layers": 4}}, "adapters": {"method": "lora", "layers_to_transform": [2, 3]}})");
+    const auto c = ExperimentConfig::from_json(j);
+    QCOMPARE(c.adapters->layers_to_transform, (std::vector<int>{2, 3}));
+    QVERIFY(!c.adapters->adapts_layer(1));
+    QVERIFY(c.adapters->adapts_layer(3));
+    const auto out = c.to_json();
+    QCOMPARE(out["adapters"]["layers_to_transform"].dump(), std::string("[2,3]"));
+    QCOMPARE(ExperimentConfig::from_json(out).to_json().dump(), out.dump());
+    // Absent: every layer, and to_json leaves the key out (an empty list would not parse).
+    j["adapters"].erase("layers_to_transform");
+    const auto all = ExperimentConfig::from_json(j);
+    QVERIFY(all.adapters->adapts_layer(0) && all.adapters->adapts_layer(3));
+    QVERIFY(!all.to_json()["adapters"].contains("layers_to_transform"));
+  }
+
+  void layersToTransformErrors() {
+    const auto error = [](const std::string& adapters, const std::string& extra = "") {
+      try {
+        ExperimentConfig::from_json(nlohmann::json::parse(
+            R"({"backbone": {"config": {"num_hidden_layers": 4}}, "adapters": )" + adapters +
+            extra + "}"));
+      } catch (const ConfigError& e) {
+        return std::string(e.what());
+      }
+      return std::string("<no error>");
+    };
+    const auto expect = [](const std::string& actual, const std::string& expected) {
+      QVERIFY2(actual.find(expected) == 0, (actual + "\n  expected: " + expected).c_str());
+    };
+    expect(error(R"({"layers_to_transform": [0, 1, 7]})"),
+           "adapters.layers_to_transform[2]: layer 7 out of range (the backbone has 4 layers)");
+    expect(error(R"({"layers_to_transform": [1, 0, 1]})"),
+           "adapters.layers_to_transform[2]: layer 1 listed twice");
+    expect(error(R"({"layers_to_transform": []})"),
+           "adapters.layers_to_transform: must list at least one layer; omit the key");
+    expect(error(R"({"layers_to_transform": [-1]})"),
+           "adapters.layers_to_transform[0]: layer -1 out of range");
+    expect(error(R"({"layers_to_transform": [0, "1"]})"),
+           "adapters.layers_to_transform[1]: must be an integer, got string");
+    expect(error(R"({"layers_to_transform": 2})"),
+           "adapters.layers_to_transform: must be a list of decoder-layer indices, got integer");
+    for (const char* method : {"guilomo", "drlora", "static_frequency"}) {
+      expect(error(R"({"layers_to_transform": [0]})",
+                   std::string(R"(, "allocation": {"method": ")") + method + "\"}"),
+             std::string("adapters.layers_to_transform: not supported with allocation.method \"") +
+                 method + "\"");
+    }
+    // A model folder: the layer count is known when the model is built (same message).
+    const auto folder = ExperimentConfig::from_json(nlohmann::json::parse(
+        R"({"backbone": {"path": "b"}, "adapters": {"method": "moe_lora", "num_experts": 2, "top_k": 1, "layers_to_transform": [1, 5]}})"));
+    ModelShape shape;
+    shape.num_layers = 4;
+    shape.hidden_size = 8;
+    shape.intermediate_size = 16;
+    shape.num_attention_heads = 2;
+    shape.num_key_value_heads = 2;
+    try {
+      plan_allocation(folder, shape);
+      QFAIL("no error");
+    } catch (const ConfigError& e) {
+      expect(e.what(),
+             "adapters.layers_to_transform[1]: layer 5 out of range (the backbone has 4 layers)");
+    }
+    // In range: layers left out get no experts and top-k 0.
+    shape.num_layers = 6;
+    const auto a = plan_allocation(folder, shape);
+    QCOMPARE(a.ranks.size(), size_t{6});
+    for (int l = 0; l < 6; ++l) {
+      const bool listed = l == 1 || l == 5;
+      QCOMPARE(a.experts(l), listed ? 2 : 0);
+      QCOMPARE(a.top_k[static_cast<size_t>(l)], listed ? 1 : 0);
+    }
   }
 };
 
