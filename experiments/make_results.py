@@ -74,7 +74,7 @@ def pct(x):
 def mean_sd(summary):
     if not summary or summary.get("mean") is None:
         return "–"
-    return "%.1f ± %.1f" % (100 * summary["mean"], 100 * (summary.get("stddev") or 0))
+    return "%.1f ± %.1f" % (100 * summary["mean"], 100 * (summary.get("std") or 0))
 
 
 def min_max(summary):
@@ -157,22 +157,33 @@ def main():
     out += ["## 1. Sensitivity of the suite", "",
             "### Fine-tuning teaches (every preset, baseline vs final)", ""] + head
     for label in ["lora", "moe-uniform", "mola-2468", "mola-8642", "guilomo", "drlora-uniform",
-                  "drlora-static", "drlora", "lora-r1", "lora-r16", "lora-lower", "lora-upper"]:
+                  "drlora-static", "drlora", "lora-r1", "lora-r16", "lora-lower", "lora-upper",
+                  "moe-lora-r1", "moe-lora-r16", "moe-lora-lower", "moe-lora-upper"]:
         out.append(group_row(ws, label))
-    out += ["", "### Capacity: LoRA rank 1 vs rank 16 (alpha/r = 2, all 7 projections)", ""]
-    out += compare_rows(ws, [("lora-r16", "lora-r1")])
-    s1, s16 = ws.show("lora-r1"), ws.show("lora-r16")
-    if s1 and s16:
+    out += ["", "### Capacity: LoRA rank 1 vs rank 16 (alpha/r = 2), everything else equal", "",
+            "Dense backbone: LoRA on all 7 projections of the 4 layers (`lora-r1`, `lora-r16`). "
+            "Sparse-MoE backbone: LoRA on the FFN projections of every routed expert "
+            "(`moe-lora-r1`, `moe-lora-r16`: the DR-LoRA uniform-rank preset at r 1 / 16).", ""]
+    out += compare_rows(ws, [("lora-r16", "lora-r1"), ("moe-lora-r16", "moe-lora-r1")])
+    out.append("")
+    for big, small in [("lora-r16", "lora-r1"), ("moe-lora-r16", "moe-lora-r1")]:
+        s1, s16 = ws.show(small), ws.show(big)
+        if not (s1 and s16):
+            continue
         d = s16["metrics"]["eval/acc"]["mean"] - s1["metrics"]["eval/acc"]["mean"]
-        sd = max(s1["metrics"]["eval/acc"]["stddev"] or 0, s16["metrics"]["eval/acc"]["stddev"] or 0)
-        out += ["", "Difference of means %.1f points vs 3 × the larger seed standard deviation "
-                "%.1f points: the suite %s the size of an adapter." %
-                (100 * d, 300 * sd, "detects" if d > 3 * sd else "does NOT detect")]
+        sd = max(s1["metrics"]["eval/acc"]["std"] or 0,
+                 s16["metrics"]["eval/acc"]["std"] or 0)
+        out.append("- %s vs %s: difference of means %.1f points, 3 × the larger seed standard "
+                   "deviation %.1f points: the suite %s the size of an adapter here." %
+                   (big, small, 100 * d, 300 * sd, "**detects**" if d > 3 * sd else
+                    "does **not** detect"))
     out += ["", "### Experts: one LoRA vs LoRA-MoE on the competing-task mixture (equal "
             "trainable parameters)", ""]
     out += compare_rows(ws, [("moe-uniform", "lora"), ("mola-2468", "lora")])
-    out += ["", "### Depth: LoRA r=8 on the lower two vs the upper two of four layers", ""]
-    out += compare_rows(ws, [("lora-lower", "lora-upper")])
+    out += ["", "### Depth: adapters on the lower two vs the upper two of four layers", "",
+            "Dense: LoRA r 8 on all 7 projections of layers 0-1 vs 2-3. Sparse-MoE: the "
+            "uniform-rank expert LoRA (r 8) on layers 0-1 vs 2-3.", ""]
+    out += compare_rows(ws, [("lora-lower", "lora-upper"), ("moe-lora-lower", "moe-lora-upper")])
     out += ["", "## 2. The papers' comparisons", "", "### MoLA: 2-4-6-8 vs 8-6-4-2 vs uniform vs "
             "LoRA at equal parameters", ""]
     out += compare_rows(ws, [("mola-2468", "mola-8642"), ("mola-2468", "moe-uniform"),

@@ -38,6 +38,12 @@ group lora-lower lora.json --set adapters.r=8 --set adapters.lora_alpha=16 \
   --set 'adapters.layers_to_transform=[0,1]'
 group lora-upper lora.json --set adapters.r=8 --set adapters.lora_alpha=16 \
   --set 'adapters.layers_to_transform=[2,3]'
+# The same two checks on the sparse-MoE backbone, LoRA on its routed experts' FFN projections
+# (the DR-LoRA uniform-rank preset; preset r = 8, alpha/r = 2).
+group moe-lora-r1 drlora-uniform.json --set adapters.r=1 --set adapters.lora_alpha=2
+group moe-lora-r16 drlora-uniform.json --set adapters.r=16 --set adapters.lora_alpha=32
+group moe-lora-lower drlora-uniform.json --set 'adapters.layers_to_transform=[0,1]'
+group moe-lora-upper drlora-uniform.json --set 'adapters.layers_to_transform=[2,3]'
 # GuiLoMo searches on one task each (do the found allocations differ by task?).
 for task in encode decode increment; do
   group "guilomo-search-$task" guilomo.json --set allocation.guilomo.stage=search \

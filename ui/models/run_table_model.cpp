@@ -18,6 +18,14 @@ namespace apportion::ui {
 
 namespace {
 
+/// Right-aligned numbers in the metric and progress columns (runs and groups alike).
+QVariant numericAlignment(int column) {
+  if (column == RunTableModel::TrainLossColumn || column == RunTableModel::EvalAccColumn ||
+      column == RunTableModel::ProgressColumn)
+    return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+  return {};
+}
+
 QString runIdOf(const Run& run) { return QString::fromStdString(run.run_id); }
 
 std::optional<double> latest(const Run& run, const char* key) {
@@ -435,10 +443,7 @@ QVariant RunTableModel::groupData(int group, const QModelIndex& index, int role)
           .arg(g.run_ids.size())
           .arg(seedsText(g.seeds), key);
     case Qt::TextAlignmentRole:
-      if (index.column() == TrainLossColumn || index.column() == EvalAccColumn ||
-          index.column() == ProgressColumn)
-        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-      return {};
+      return numericAlignment(index.column());
     default:
       return {};
   }
@@ -481,10 +486,7 @@ QVariant RunTableModel::runData(const Run& run, const QModelIndex& index, int ro
       return tip;
     }
     case Qt::TextAlignmentRole:
-      if (index.column() == TrainLossColumn || index.column() == EvalAccColumn ||
-          index.column() == ProgressColumn)
-        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-      return {};
+      return numericAlignment(index.column());
     default:
       return {};
   }
