@@ -34,6 +34,6 @@ group() {
   fi
   echo "== $name (seeds $seeds)"
   "$bin/apportion" train "$root/experiments/$config" --db "$db" --name "$name" --seeds "$seeds" \
-    --parallel "$parallel" --threads "$threads" --progress none "$@" ||
+    --parallel "$parallel" ${threads:+--threads "$threads"} --progress none "$@" ||
     echo "== $name: some seeds did not finish (see 'apportion runs --db $db --groups')"
 }

@@ -24,7 +24,7 @@ mkdir -p "$ws"
 # The pretrained demo backbones ship in experiments/backbones/ (AP_PRETRAIN=1 remakes them).
 "$root/experiments/install_backbones.sh" "$ws"
 # Every method preset once (seed 0); AP_DEMO_SEEDS=0-4 adds the seed repeats as groups.
-seeds=${AP_DEMO_SEEDS:-0} parallel=${AP_PARALLEL:-2} threads=1
+seeds=${AP_DEMO_SEEDS:-0} parallel=${AP_PARALLEL:-2} threads=${AP_THREADS:-}
 source "$root/experiments/seed_groups.sh"
 for preset in lora moe-uniform mola-2468 mola-8642 guilomo drlora-uniform drlora-static drlora; do
   group "$preset" "$preset.json"

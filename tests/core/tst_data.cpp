@@ -144,7 +144,7 @@ class TestData : public QObject {
       QVERIFY2(msg.find("unknown task 'x'") != std::string::npos, e.what());
       QVERIFY2(msg.find("lookup, arithmetic, facts") != std::string::npos, e.what());
     }
-    QCOMPARE(builtin_tasks().size(), size_t{7});
+    QCOMPARE(builtin_tasks().size(), size_t{8});
   }
 
   void answers_are_correct() {
@@ -175,18 +175,23 @@ class TestData : public QObject {
     QTest::addColumn<QString>("task");
     QTest::addColumn<QString>("prefix");
     QTest::addColumn<QString>("rule");
-    QTest::newRow("encode") << "encode" << "enc " << "substitute";
-    QTest::newRow("decode") << "decode" << "dec " << "unsubstitute";
-    QTest::newRow("flip") << "flip" << "rev " << "reverse";
+    QTest::newRow("encode") << QStringLiteral("encode") << QStringLiteral("enc ")
+                            << QStringLiteral("substitute");
+    QTest::newRow("decode") << QStringLiteral("decode") << QStringLiteral("dec ")
+                            << QStringLiteral("unsubstitute capitals");
+    QTest::newRow("increment") << QStringLiteral("increment") << QStringLiteral("inc ")
+                               << QStringLiteral("digit plus one");
+    QTest::newRow("flip") << QStringLiteral("flip") << QStringLiteral("rev ")
+                          << QStringLiteral("reverse");
   }
   void mapping_tasks() {
     QFETCH(QString, task);
     QFETCH(QString, prefix);
     QFETCH(QString, rule);
     DataConfig cfg;
-    cfg.tasks = {"encode", "decode", "flip"};
-    cfg.train_examples = 900;
-    cfg.eval_examples = 90;
+    cfg.tasks = {"encode", "decode", "increment", "flip"};
+    cfg.train_examples = 1200;
+    cfg.eval_examples = 120;
     cfg.seed = 4;
     const std::array<char, 26> table = letter_substitution(cfg.seed);
     // A derangement of a..z: a bijection with no fixed point (copying is never right).
@@ -215,12 +220,18 @@ class TestData : public QObject {
         std::string expected;
         for (size_t i = 0; i < word.size(); ++i) {
           const char c = word[i];
-          if (rule == "substitute") {
+          if (rule == QStringLiteral("substitute")) {
+            QVERIFY(c >= 'a' && c <= 'z');
             expected += table[static_cast<size_t>(c - 'a')];
-          } else if (rule == "unsubstitute") {
+          } else if (rule == QStringLiteral("unsubstitute capitals")) {
             // Search the table instead of inverting it: independent of the generator's inverse.
-            const auto at = std::find(table.begin(), table.end(), c) - table.begin();
+            QVERIFY(c >= 'A' && c <= 'Z');
+            const char lower = static_cast<char>(c - 'A' + 'a');
+            const auto at = std::find(table.begin(), table.end(), lower) - table.begin();
             expected += static_cast<char>('a' + at);
+          } else if (rule == QStringLiteral("digit plus one")) {
+            QVERIFY(c >= '0' && c <= '9');
+            expected += static_cast<char>('0' + (c - '0' + 1) % 10);
           } else {
             expected += word[word.size() - 1 - i];
           }
@@ -231,7 +242,7 @@ class TestData : public QObject {
         }
       }
     }
-    QCOMPARE(seen, 330);  // 300 train + 30 eval
+    QCOMPARE(seen, 330);  // 300 train + 30 eval per task
   }
 
   void mapping_suite_golden() {
@@ -240,22 +251,23 @@ class TestData : public QObject {
     // Expected values come from an independent Python port of splitmix64, derive_seed, the
     // Fisher-Yates derangement draw and the word generator (not from this code's output).
     DataConfig cfg;
-    cfg.tasks = {"encode", "decode", "flip"};
-    cfg.train_examples = 30;
-    cfg.eval_examples = 3;
+    cfg.tasks = {"encode", "decode", "flip", "increment"};
+    cfg.train_examples = 40;
+    cfg.eval_examples = 4;
     cfg.seed = 1;
     const TaskSuite suite = make_task_suite(cfg);
-    QCOMPARE(suite.eval.size(), size_t{3});
+    QCOMPARE(suite.eval.size(), size_t{4});
     const std::array<char, 26> table = letter_substitution(1);
     QCOMPARE(std::string(table.begin(), table.end()), std::string("disxgknojmzyqeulpbvcrwhaft"));
     QCOMPARE(suite.eval[0].prompt + suite.eval[0].answer, std::string("enc ektn=gzce"));
-    QCOMPARE(suite.eval[1].prompt + suite.eval[1].answer, std::string("dec gzbt=ekrz"));
+    QCOMPARE(suite.eval[1].prompt + suite.eval[1].answer, std::string("dec GZBT=ekrz"));
     QCOMPARE(suite.eval[2].prompt + suite.eval[2].answer, std::string("rev wqpm=mpqw"));
+    QCOMPARE(suite.eval[3].prompt + suite.eval[3].answer, std::string("inc 2288=3399"));
   }
 
   void mapping_corpus_teaches_copy() {
     DataConfig cfg;
-    cfg.tasks = {"encode", "decode", "flip"};
+    cfg.tasks = {"encode", "decode", "increment"};
     cfg.seed = 1;
     const std::vector<std::string> docs = make_pretraining_corpus(cfg, 50);
     QCOMPARE(make_pretraining_corpus(cfg, 50), docs);
