@@ -139,7 +139,7 @@ void AllocationDiffPlot::refresh() {
   const auto ga = a ? moduleGrid(*a) : std::nullopt;
   const auto gb = b ? moduleGrid(*b) : std::nullopt;
   if (!ga || !gb) {
-    showMessage(tr("both runs need allocation records (adapter runs have them)"));
+    showMessage(tr("no allocation\nrecorded in A or B"));
     return;
   }
   m_diff = gridDifference(*ga, *gb);
