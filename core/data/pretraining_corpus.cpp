@@ -97,9 +97,7 @@ std::vector<std::string> mapping_corpus_kinds(const std::vector<std::string>& ta
     return kinds;
   }
   for (const std::string& t : tasks) {
-    const std::string kind = is_mapping_task(t) ? "copy"
-                             : t == "lookup"                              ? "key_value"
-                                                                          : t;
+    const std::string kind = is_mapping_task(t) ? "copy" : t == "lookup" ? "key_value" : t;
     if (kind != "reverse" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
       kinds.push_back(kind);
     }

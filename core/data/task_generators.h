@@ -38,8 +38,14 @@ std::vector<Example> generate_facts(const std::vector<Fact>& facts,
 /// offset from its source letter: the pretrained copy circuit finds it).
 inline constexpr int kMappingWordLength = 4;
 
-std::vector<Example> generate_encode(uint64_t data_seed, SplitMix64& rng, int count, PromptSet& used);
-std::vector<Example> generate_decode(uint64_t data_seed, SplitMix64& rng, int count, PromptSet& used);
+std::vector<Example> generate_encode(uint64_t data_seed,
+                                     SplitMix64& rng,
+                                     int count,
+                                     PromptSet& used);
+std::vector<Example> generate_decode(uint64_t data_seed,
+                                     SplitMix64& rng,
+                                     int count,
+                                     PromptSet& used);
 std::vector<Example> generate_flip(SplitMix64& rng, int count, PromptSet& used);
 std::vector<Example> generate_increment(SplitMix64& rng, int count, PromptSet& used);
 

@@ -199,11 +199,11 @@ TaskSuite make_task_suite(const DataConfig& cfg) {
     // with different train sizes are scored on the same questions. Train then skips eval prompts.
     PromptSet used;
     SplitMix64 eval_rng(derive_seed(cfg.seed, "eval/" + name));
-    eval[t] =
-        generate_task(name, cfg.seed, facts, eval_rng, share(cfg.eval_examples, cfg.tasks.size(), t), used);
+    eval[t] = generate_task(name, cfg.seed, facts, eval_rng,
+                            share(cfg.eval_examples, cfg.tasks.size(), t), used);
     SplitMix64 train_rng(derive_seed(cfg.seed, "train/" + name));
-    train[t] =
-        generate_task(name, cfg.seed, facts, train_rng, share(cfg.train_examples, cfg.tasks.size(), t), used);
+    train[t] = generate_task(name, cfg.seed, facts, train_rng,
+                             share(cfg.train_examples, cfg.tasks.size(), t), used);
   }
   TaskSuite suite;
   suite.train = interleave(train);
