@@ -157,16 +157,21 @@ def main():
     out += ["## 1. Sensitivity of the suite", "",
             "### Fine-tuning teaches (every preset, baseline vs final)", ""] + head
     for label in ["lora", "moe-uniform", "mola-2468", "mola-8642", "guilomo", "drlora-uniform",
-                  "drlora-static", "drlora", "lora-r1", "lora-r16", "lora-lower", "lora-upper",
+                  "drlora-static", "drlora", "lora-r1", "lora-r16", "lora-ffn-r1", "lora-ffn-r16",
+                  "lora-vo-r1", "lora-vo-r16", "lora-lower", "lora-upper",
                   "moe-lora-r1", "moe-lora-r16", "moe-lora-lower", "moe-lora-upper"]:
         out.append(group_row(ws, label))
     out += ["", "### Capacity: LoRA rank 1 vs rank 16 (alpha/r = 2), everything else equal", "",
-            "Dense backbone: LoRA on all 7 projections of the 4 layers (`lora-r1`, `lora-r16`). "
+            "Dense backbone: LoRA on all 7 projections of the 4 layers (`lora-r1`, `lora-r16`), "
+            "on the three FFN projections only (`lora-ffn-r1`, `lora-ffn-r16`) and on the "
+            "attention value and output projections only (`lora-vo-r1`, `lora-vo-r16`). "
             "Sparse-MoE backbone: LoRA on the FFN projections of every routed expert "
             "(`moe-lora-r1`, `moe-lora-r16`: the DR-LoRA uniform-rank preset at r 1 / 16).", ""]
-    out += compare_rows(ws, [("lora-r16", "lora-r1"), ("moe-lora-r16", "moe-lora-r1")])
+    pairs = [("lora-r16", "lora-r1"), ("lora-ffn-r16", "lora-ffn-r1"),
+             ("lora-vo-r16", "lora-vo-r1"), ("moe-lora-r16", "moe-lora-r1")]
+    out += compare_rows(ws, pairs)
     out.append("")
-    for big, small in [("lora-r16", "lora-r1"), ("moe-lora-r16", "moe-lora-r1")]:
+    for big, small in pairs:
         s1, s16 = ws.show(small), ws.show(big)
         if not (s1 and s16):
             continue

@@ -33,6 +33,16 @@ group drlora drlora.json
 # Capacity: LoRA rank 1 vs rank 16, everything else equal (alpha/r = 2 in both).
 group lora-r1 lora.json --set adapters.r=1 --set adapters.lora_alpha=2
 group lora-r16 lora.json --set adapters.r=16 --set adapters.lora_alpha=32
+# The same check with the adapter confined to part of each block, where one rank is a real limit:
+# the FFN projections only, or the attention value/output projections only.
+group lora-ffn-r1 lora.json --set adapters.r=1 --set adapters.lora_alpha=2 \
+  --set 'adapters.target_modules=["gate_proj","up_proj","down_proj"]'
+group lora-ffn-r16 lora.json --set adapters.r=16 --set adapters.lora_alpha=32 \
+  --set 'adapters.target_modules=["gate_proj","up_proj","down_proj"]'
+group lora-vo-r1 lora.json --set adapters.r=1 --set adapters.lora_alpha=2 \
+  --set 'adapters.target_modules=["v_proj","o_proj"]'
+group lora-vo-r16 lora.json --set adapters.r=16 --set adapters.lora_alpha=32 \
+  --set 'adapters.target_modules=["v_proj","o_proj"]'
 # Depth: LoRA r=8 on the lower two or the upper two of the four layers only.
 group lora-lower lora.json --set adapters.r=8 --set adapters.lora_alpha=16 \
   --set 'adapters.layers_to_transform=[0,1]'
