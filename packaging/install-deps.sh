@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Installs the Debian 12 packages Apportion builds and runs with, only those missing
+# Installs the Debian 12 or 13 packages Apportion builds and runs with, only those missing
 # (idempotent). Uses sudo when not root. AP_HEADLESS=1 skips the Qt/GUI packages.
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
-  libtorch-dev libopenblas0-pthread      # LibTorch 1.13 (CPU); OpenBLAS: ~10x faster GEMMs
+  build-essential cmake pkg-config python3   # python3: test and experiment scripts
+  libtorch-dev libopenblas0-pthread   # LibTorch (CPU; 1.13 on 12, 2.6 on 13); OpenBLAS: ~10x faster GEMMs
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
-  packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth)
+  packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth
+             desktop-file-utils appstream)   # resources/ validators (tests/packaging)
 fi
 
 missing=()
