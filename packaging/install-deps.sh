@@ -12,7 +12,7 @@ packages=(
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth
-             desktop-file-utils appstream)   # resources/ validators (tests/packaging)
+             desktop-file-utils appstream file)  # tests/packaging: validators; CPack's shlibdeps
 fi
 
 missing=()

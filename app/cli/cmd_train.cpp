@@ -117,8 +117,9 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
     p.json["train"]["steps"] = p.cfg.allocation.guilomo.search_steps;
     p.cfg = ExperimentConfig::from_json(p.json);
   }
-  resolve_device(p.cfg.train.device);  // a missing GPU is a usage error, before any run row
-  p.json = p.cfg.to_json();            // the stored form: every default written out
+  // A missing GPU is a usage error, before any run row (a dry run only estimates).
+  if (!args.dry_run) resolve_device(p.cfg.train.device);
+  p.json = p.cfg.to_json();  // the stored form: every default written out
   return p;
 }
 
@@ -230,6 +231,7 @@ int run_train(const TrainArgs& args) {
     print_error(e.what(), "check the config; `apportion train --help` lists the options");
     return kExitUsage;
   }
+  if (args.dry_run) return print_dry_run(p.cfg, db_path, args.progress == "json");
   const fs::path db_abs = fs::absolute(db_path);
   fs::create_directories(db_abs.parent_path());
   const bool json_mode =

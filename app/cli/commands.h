@@ -9,6 +9,9 @@
 namespace CLI {
 class App;
 }
+namespace apportion {
+struct ExperimentConfig;
+}
 
 namespace apportion::cli {
 
@@ -30,8 +33,14 @@ struct TrainArgs {
   bool seeds_given = false;       ///< --seeds was on the command line (even empty)
   int parallel = 0;               ///< --parallel N (0: not given; sequential)
   bool parallel_given = false;
+  bool dry_run = false;  ///< --dry-run: print the plan and the memory estimate, train nothing
 };
 
+/// `train CONFIG --dry-run`: the backbone, the allocation's trainable parameters and the
+/// peak-memory estimate (core/estimate) of the prepared config, printed as text or, with
+/// `--progress json`, as one JSON object; no run row, no model weights read. Returns 0, or 2
+/// when the backbone's config.json cannot be read.
+int print_dry_run(const ExperimentConfig& cfg, const std::string& db_path, bool as_json);
 /// Runs `train`/`pretrain`; returns the exit code.
 int run_train(const TrainArgs& args);
 /// Checks a `train` command line and its config without touching the workspace (what

@@ -52,6 +52,8 @@ void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
                   "cpu or cuda[:N] (sets train.device; `apportion devices` lists them)");
   cmd->add_option("--tag", args.tags, "set a run tag: key=value (repeatable)")
       ->allow_extra_args(false);
+  cmd->add_flag("--dry-run", args.dry_run,
+                "print the plan and its peak-memory estimate; train nothing, write nothing");
 }
 
 }  // namespace
@@ -161,7 +163,9 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (train->parsed() && train_args.seeds_given) return run_seeded_train(train_args);
+    if (train->parsed() && train_args.seeds_given && !train_args.dry_run) {
+      return run_seeded_train(train_args);
+    }
     if (train->parsed()) return run_train(train_args);
     if (pretrain->parsed()) return run_train(pretrain_args);
     if (runs->parsed() && groups) return run_list_groups(db_path, as_json);

@@ -207,7 +207,7 @@ LoadedAdapter load_lora_moe_adapter(TransformerLM& model, const std::string& dir
   const std::string scaling = string_field(adapter, "scaling", adapter_path);
   AP_CHECK_AS(ConfigError, scaling == "alpha_over_rank" || scaling == "explicit", adapter_path,
               ": scaling \"", scaling, "\" is unknown (alpha_over_rank, explicit)");
-  const json& backbone = require_field(adapter, "backbone", adapter_path);
+  const json backbone = require_field(adapter, "backbone", adapter_path);
   if (backbone.is_object() && backbone.contains("num_hidden_layers")) {
     const int layers = positive_int_field(backbone, "num_hidden_layers", adapter_path);
     AP_CHECK_AS(CheckpointError, layers == model->config().num_hidden_layers, adapter_path,
@@ -215,7 +215,7 @@ LoadedAdapter load_lora_moe_adapter(TransformerLM& model, const std::string& dir
                 model->config().num_hidden_layers);
   }
   const json allocation = read_json_object(alloc_path);
-  const json& modules = require_field(allocation, "modules", alloc_path);
+  const json modules = require_field(allocation, "modules", alloc_path);
   AP_CHECK_AS(ConfigError, modules.is_array() && !modules.empty(), alloc_path,
               ": \"modules\" must be a non-empty list");
   if (!fs::exists(weights_path)) throw CheckpointError(weights_path + ": no such file");
@@ -246,7 +246,7 @@ LoadedAdapter load_lora_moe_adapter(TransformerLM& model, const std::string& dir
     const auto din = slot.linear->in_features(), dout = slot.linear->out_features();
     std::vector<double> scales;
     if (scaling == "explicit") {
-      const auto& s = require_field(m, "scaling", where);
+      const json s = require_field(m, "scaling", where);
       AP_CHECK_AS(ConfigError, s.is_array() && s.size() == ranks.size(), where,
                   ": \"scaling\" must list one number per rank entry");
       for (const auto& v : s) scales.push_back(v.get<double>());

@@ -223,7 +223,7 @@ LoadedAdapter load_peft_adapter(TransformerLM& model, const std::string& dir) {
   }
   const int r = positive_int_field(cfg, "r", cfg_path);
   const double alpha = number_field(cfg, "lora_alpha", cfg_path);
-  const json& target_modules = require_field(cfg, "target_modules", cfg_path);
+  const json target_modules = require_field(cfg, "target_modules", cfg_path);
   double dropout = 0.0;
   if (cfg.contains("lora_dropout") && !cfg["lora_dropout"].is_null()) {
     dropout = number_field(cfg, "lora_dropout", cfg_path);

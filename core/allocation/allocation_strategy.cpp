@@ -14,11 +14,16 @@
 namespace apportion {
 
 std::pair<int, int> ModelShape::projection_dims(const std::string& module) const {
-  const int head_dim = num_attention_heads > 0 ? hidden_size / num_attention_heads : 0;
+  // An explicit head_dim (Mistral-Nemo style) makes q_proj heads × head_dim wide, which need
+  // not equal hidden_size: the model builds it so (core/model/attention.cpp).
+  const int head_dim = explicit_head_dim > 0     ? explicit_head_dim
+                       : num_attention_heads > 0 ? hidden_size / num_attention_heads
+                                                 : 0;
+  const int q_dim = head_dim * num_attention_heads;
   const int kv_dim = head_dim * num_key_value_heads;
-  if (module == "q_proj") return {hidden_size, hidden_size};
+  if (module == "q_proj") return {hidden_size, q_dim};
   if (module == "k_proj" || module == "v_proj") return {hidden_size, kv_dim};
-  if (module == "o_proj") return {hidden_size, hidden_size};
+  if (module == "o_proj") return {q_dim, hidden_size};
   if (module == "gate_proj" || module == "up_proj") return {hidden_size, intermediate_size};
   if (module == "down_proj") return {intermediate_size, hidden_size};
   throw ConfigError("adapters.target_modules: unknown module \"" + module + "\"");

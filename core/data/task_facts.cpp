@@ -56,7 +56,7 @@ std::string invent_name(SplitMix64& rng) {
 
 std::vector<Fact> make_fact_base(uint64_t seed) {
   SplitMix64 rng(derive_seed(seed, "fact_base"));
-  const std::vector<std::string>& cities = fact_attribute_values("city");
+  const std::vector<std::string> cities = fact_attribute_values("city");
   std::set<std::string> taken(cities.begin(), cities.end());
   std::vector<Fact> facts;
   int entities = 0;

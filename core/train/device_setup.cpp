@@ -5,7 +5,9 @@
 
 #include <sys/resource.h>
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <thread>
 
@@ -14,6 +16,7 @@
 #if AP_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAFunctions.h>
 #endif
 
 namespace apportion {
@@ -103,10 +106,26 @@ nlohmann::json list_devices() {
                                 std::to_string(TORCH_VERSION_PATCH)}};
 }
 
+#if AP_WITH_CUDA
+namespace {
+/// "cuda" without an index means the current device.
+c10::DeviceIndex cuda_index(const c10::Device& device) {
+  return device.has_index() ? device.index() : c10::cuda::current_device();
+}
+}  // namespace
+#endif
+
+void reset_peak_memory(const c10::Device& device) {
+#if AP_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(cuda_index(device));
+#endif
+  (void)device;
+}
+
 int64_t peak_memory_bytes(const c10::Device& device) {
 #if AP_WITH_CUDA
   if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(cuda_index(device));
     return stats
         .allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)]
         .peak;
@@ -116,6 +135,16 @@ int64_t peak_memory_bytes(const c10::Device& device) {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
+}
+
+void set_cuda_autocast(bool enabled, c10::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+#else
+  at::autocast::set_autocast_gpu_dtype(dtype);
+  at::autocast::set_enabled(enabled);
+#endif
 }
 
 }  // namespace apportion

@@ -29,7 +29,15 @@ nlohmann::json list_devices();
 /// for CUDA devices (CUDA builds), the process's peak resident set size for the CPU.
 int64_t peak_memory_bytes(const c10::Device& device);
 
+/// Starts a new peak for peak_memory_bytes on a CUDA device (the resident peak of a CPU process
+/// cannot be reset: a no-op there).
+void reset_peak_memory(const c10::Device& device);
+
 /// True when this binary was built against a LibTorch with CUDA.
 bool build_has_cuda();
+
+/// Turns CUDA autocast on (computing in `dtype`) or off, with the API of the LibTorch it is
+/// built against (per-device calls from 2.4 on, the older CUDA-only ones before).
+void set_cuda_autocast(bool enabled, c10::ScalarType dtype);
 
 }  // namespace apportion

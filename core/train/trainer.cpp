@@ -83,12 +83,11 @@ struct Trainer::Impl {
   torch::Tensor forward(const Batch& batch) {
     const bool autocast = cfg->train.autocast && device.is_cuda();
     if (autocast) {
-      at::autocast::set_autocast_gpu_dtype(base_dtype == c10::kHalf ? c10::kHalf : c10::kBFloat16);
-      at::autocast::set_enabled(true);
+      set_cuda_autocast(true, base_dtype == c10::kHalf ? c10::kHalf : c10::kBFloat16);
     }
     auto logits = built.model->forward(batch.input_ids.to(device), batch.attention_mask.to(device));
     if (autocast) {
-      at::autocast::set_enabled(false);
+      set_cuda_autocast(false, c10::kBFloat16);
       at::autocast::clear_cache();
     }
     return logits.to(torch::kFloat32);

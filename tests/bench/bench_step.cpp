@@ -2,13 +2,17 @@
 // Step time of one adapted projection: forward + backward + AdamW over the adapter parameters,
 // with the frozen base GEMM included (the input requires grad, as for a layer inside a deep
 // network, so the backward also pays dX through W0). Variants:
+//   frozen      the same projection with no adapter (forward + dX only: the floor)
 //   lora        plain LoRA r = 8
 //   moe_stacked LoRA-MoE, 8 experts of rank 8, top-2, two GEMMs (MoeLoraAdapterImpl::delta)
 //   moe_naive   the same adapter, delta computed by the per-expert loop (moe_lora_delta_naive)
 // Shapes: tiny (64 → 64, 512 tokens) and a LLaMA-7B projection (4096 → 4096, 512 tokens).
-// After the table, the program prints the ratios moe_stacked / lora and moe_naive / moe_stacked
-// per shape (or compute them from the Time column). One torch thread unless AP_BENCH_THREADS.
-// Legend: N tokens, Din/Dout features, E experts, R rank.
+// Then whole decoder layers of the LLaMA-2-7B shape (bench_layer.h: frozen / LoRA / LoRA-MoE
+// on all 7 projections, 256 tokens) and the machine's GEMM rate (gemm/…), which give an MFU.
+// After the table, the program prints the ratios (moe_stacked / frozen, moe_stacked / lora,
+// moe_naive / moe_stacked per shape; the same for the layers) and the MFU of each layer step.
+// One torch thread unless AP_BENCH_THREADS. Legend: N tokens, Din/Dout features, E experts,
+// R rank.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -16,8 +20,10 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "bench_layer.h"
 #include "core/adapters/adaptable_linear.h"
 #include "core/adapters/lora_adapter.h"
 #include "core/adapters/moe_lora_adapter.h"
@@ -26,7 +32,7 @@ namespace {
 
 using namespace apportion;
 
-enum class Variant { Lora, MoeStacked, MoeNaive };
+enum class Variant { Frozen, Lora, MoeStacked, MoeNaive };
 
 void step_benchmark(benchmark::State& state, Variant variant, int64_t din, int64_t dout) {
   constexpr int64_t kTokens = 512;  // N: e.g. micro-batch 2 × 256 tokens
@@ -34,7 +40,9 @@ void step_benchmark(benchmark::State& state, Variant variant, int64_t din, int64
   AdaptableLinear base(din, dout, /*bias=*/false);
   base->weight.requires_grad_(false);  // frozen W0 [Dout, Din]
   std::shared_ptr<MoeLoraAdapterImpl> moe;
-  if (variant == Variant::Lora) {
+  if (variant == Variant::Frozen) {
+    // no adapter: the base projection alone
+  } else if (variant == Variant::Lora) {
     base->set_adapter(std::make_shared<LoraAdapterImpl>(din, dout, 8, 16.0, 0.0));
   } else {
     moe = std::make_shared<MoeLoraAdapterImpl>(din, dout, std::vector<int>(8, 8), 2, 16.0, 0.0);
@@ -48,10 +56,11 @@ void step_benchmark(benchmark::State& state, Variant variant, int64_t din, int64
     torch::NoGradGuard no_grad;
     for (auto& p : params) p.normal_(0.0, 0.02);  // non-zero B: every path does real work
   }
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4).weight_decay(0.0));
+  std::optional<torch::optim::AdamW> opt;
+  if (!params.empty()) opt.emplace(params, torch::optim::AdamWOptions(1e-4).weight_decay(0.0));
   auto x = torch::randn({kTokens, din}).requires_grad_(true);  // [N, Din]
   for (auto _ : state) {
-    opt.zero_grad();
+    if (opt) opt->zero_grad();
     x.mutable_grad() = torch::Tensor();
     torch::Tensor y;
     if (variant == Variant::MoeNaive) {
@@ -60,7 +69,7 @@ void step_benchmark(benchmark::State& state, Variant variant, int64_t din, int64
       y = base(x);  // [N, Dout]
     }
     y.pow(2).mean().backward();
-    opt.step();
+    if (opt) opt->step();
     benchmark::DoNotOptimize(y.data_ptr());
   }
   state.SetItemsProcessed(state.iterations() * kTokens);
@@ -78,21 +87,43 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
   void print_ratios() const {
     for (const char* shape : {"tiny", "7b_4096x4096"}) {
-      auto find = [&](const std::string& v) {
-        for (const auto& [name, t] : times_) {
-          if (name.rfind("step/" + v + "/" + shape, 0) == 0) return t;
-        }
-        return -1.0;
-      };
-      const double lora = find("lora"), stacked = find("moe_stacked"), naive = find("moe_naive");
-      if (lora > 0 && stacked > 0 && naive > 0) {
-        std::printf("ratio %-14s moe_stacked/lora = %.2f   moe_naive/moe_stacked = %.2f\n", shape,
-                    stacked / lora, naive / stacked);
+      const double frozen = find("step/frozen/", shape), lora = find("step/lora/", shape),
+                   stacked = find("step/moe_stacked/", shape),
+                   naive = find("step/moe_naive/", shape);
+      if (frozen > 0 && lora > 0 && stacked > 0 && naive > 0) {
+        std::printf(
+            "ratio %-14s moe_stacked/frozen = %.2f   moe_stacked/lora = %.2f   lora/frozen = "
+            "%.2f   moe_naive/moe_stacked = %.2f\n",
+            shape, stacked / frozen, stacked / lora, lora / frozen, naive / stacked);
+      }
+    }
+    const double frozen = find("layer/frozen/", ""), lora = find("layer/lora/", ""),
+                 moe = find("layer/moe/", ""), gemm = find("gemm/", "");
+    if (frozen > 0 && lora > 0 && moe > 0) {
+      std::printf("ratio %-14s moe/frozen = %.2f   moe/lora = %.2f   lora/frozen = %.2f\n",
+                  "7b_layer", moe / frozen, moe / lora, lora / frozen);
+    }
+    if (gemm > 0) {
+      // Times are in the benchmarks' unit (ms).
+      const double rate = bench::gemm_flops() / (gemm * 1e-3);
+      std::printf("gemm rate %.1f GFLOP/s (fp32, 512x4096x4096)\n", rate / 1e9);
+      for (const auto& [v, t] : {std::pair{"frozen", frozen}, {"lora", lora}, {"moe", moe}}) {
+        if (t <= 0) continue;
+        const double achieved = bench::layer_step_flops(v) / (t * 1e-3);
+        std::printf("mfu 7b_layer/%-7s %.1f GFLOP/s = %.0f %% of the gemm rate\n", v,
+                    achieved / 1e9, 100.0 * achieved / rate);
       }
     }
   }
 
  private:
+  /// Time of the first benchmark whose name starts with prefix and contains infix; -1 if none.
+  double find(const std::string& prefix, const std::string& infix) const {
+    for (const auto& [name, t] : times_) {
+      if (name.rfind(prefix, 0) == 0 && name.find(infix) != std::string::npos) return t;
+    }
+    return -1.0;
+  }
   std::map<std::string, double> times_;
 };
 
@@ -103,7 +134,8 @@ void register_all() {
     bool big;
   };
   const Shape shapes[] = {{"tiny", 64, 64, false}, {"7b_4096x4096", 4096, 4096, true}};
-  const std::pair<const char*, Variant> variants[] = {{"lora", Variant::Lora},
+  const std::pair<const char*, Variant> variants[] = {{"frozen", Variant::Frozen},
+                                                      {"lora", Variant::Lora},
                                                       {"moe_stacked", Variant::MoeStacked},
                                                       {"moe_naive", Variant::MoeNaive}};
   for (const auto& s : shapes) {
@@ -127,6 +159,7 @@ int main(int argc, char** argv) {
   const char* threads = std::getenv("AP_BENCH_THREADS");
   torch::set_num_threads(threads ? std::atoi(threads) : 1);
   register_all();
+  bench::register_layer_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RatioReporter reporter;

@@ -371,7 +371,7 @@ class TestData : public QObject {
   }
 
   void batch_hand_example() {
-    const Example ex{"t", "ab", "c"};
+    const Example ex{"t", "ab", "c", ""};
     const Batch masked = Batcher(96, false).make_batch({&ex});
     QCOMPARE(masked.input_ids.sizes().vec(), (std::vector<int64_t>{1, 5}));
     QCOMPARE(row(masked.input_ids, 0), (std::vector<int64_t>{257, 97, 98, 99, 258}));
@@ -386,8 +386,8 @@ class TestData : public QObject {
   }
 
   void batch_padding_and_shapes() {
-    const Example a{"x", "hello", "ok"};
-    const Example b{"y", "a", "z"};
+    const Example a{"x", "hello", "ok", ""};
+    const Example b{"y", "a", "z", ""};
     const Batch batch = Batcher(96, false).make_batch({&a, &b});
     QCOMPARE(batch.input_ids.sizes().vec(), (std::vector<int64_t>{2, 9}));
     for (const at::Tensor& t : {batch.attention_mask, batch.labels, batch.answer_mask}) {
@@ -448,13 +448,13 @@ class TestData : public QObject {
   }
 
   void truncation_keeps_answer() {
-    const Example ex{"t", "0123456789abcdef", "xyz"};
+    const Example ex{"t", "0123456789abcdef", "xyz", ""};
     const Batch batch = Batcher(10, false).make_batch({&ex});
     QCOMPARE(row(batch.input_ids, 0),
              (std::vector<int64_t>{257, 'b', 'c', 'd', 'e', 'f', 'x', 'y', 'z', 258}));
     QCOMPARE(row(batch.labels, 0),
              (std::vector<int64_t>{-100, -100, -100, -100, -100, 'x', 'y', 'z', 258, -100}));
-    const Example huge{"t", "p", std::string(20, 'q')};
+    const Example huge{"t", "p", std::string(20, 'q'), ""};
     const Batch cut = Batcher(8, false).make_batch({&huge});
     QCOMPARE(cut.input_ids.size(1), int64_t{8});
     QCOMPARE(row(cut.input_ids, 0)[1], int64_t{'q'});

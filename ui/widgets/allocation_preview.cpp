@@ -11,6 +11,7 @@
 
 #include "core/allocation/guilomo_allocation_io.h"
 #include "core/common/error.h"
+#include "core/estimate/memory_estimate.h"
 #include "core/model/model_config.h"
 
 namespace apportion::ui {
@@ -189,17 +190,20 @@ AllocationPreview previewRoutedExperts(const ExperimentConfig& cfg, const ModelS
 
 }  // namespace
 
+/// The allocation part of previewAllocation (no memory estimate).
+static AllocationPreview previewAllocationOnly(const ExperimentConfig& cfg, const QDir& workspace);
+
 ModelShape shapeFromHfConfig(const nlohmann::json& j, const std::string& where) {
   // The trainer's own parser (torch-free, in ap_core): the same layout rules, the same errors.
   return ModelConfig::from_json(j, where).shape();
 }
 
-std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,
-                                        const QDir& workspace,
-                                        QString* why) {
+std::optional<ModelConfig> backboneConfig(const ExperimentConfig& cfg,
+                                          const QDir& workspace,
+                                          QString* why) {
   try {
     if (cfg.backbone.config.is_object()) {
-      return shapeFromHfConfig(cfg.backbone.config, "backbone.config");
+      return ModelConfig::from_json(cfg.backbone.config, "backbone.config");
     }
     if (cfg.backbone.path.empty()) {
       if (why) *why = QObject::tr("no backbone given");
@@ -211,8 +215,8 @@ std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,
       if (why) *why = QObject::tr("backbone %1 not found in the workspace").arg(folder);
       return std::nullopt;
     }
-    return shapeFromHfConfig(nlohmann::json::parse(file.readAll().toStdString()),
-                             file.fileName().toStdString());
+    return ModelConfig::from_json(nlohmann::json::parse(file.readAll().toStdString()),
+                                  file.fileName().toStdString());
   } catch (const nlohmann::json::exception& e) {
     if (why) *why = QObject::tr("backbone config.json: %1").arg(QString::fromUtf8(e.what()));
     return std::nullopt;
@@ -222,7 +226,38 @@ std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,
   }
 }
 
+std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,
+                                        const QDir& workspace,
+                                        QString* why) {
+  const std::optional<ModelConfig> model = backboneConfig(cfg, workspace, why);
+  if (!model) return std::nullopt;
+  return model->shape();
+}
+
 AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& workspace) {
+  AllocationPreview preview = previewAllocationOnly(cfg, workspace);
+  if (!preview.ok || preview.invalid) return preview;
+  const std::optional<ModelConfig> model = backboneConfig(cfg, workspace);
+  if (!model) return preview;
+  try {
+    const int64_t trainable =
+        cfg.is_pretraining() ? backbone_parameter_count(*model) : preview.trainableParameters;
+    const MemoryEstimate m = estimate_training_memory(*model, cfg, trainable);
+    preview.peakMemoryBytes = m.total_bytes;
+    preview.memoryText = QObject::tr("Peak memory ≈ %1 (%2 × %3 tokens, %4): %5")
+                             .arg(QString::fromStdString(format_bytes(m.total_bytes)))
+                             .arg(cfg.train.micro_batch_size)
+                             .arg(cfg.data.max_seq_len)
+                             .arg(QString::fromStdString(cfg.train.device))
+                             .arg(QString::fromStdString(describe(m)));
+  } catch (const apportion::Error& e) {
+    preview.memoryText =
+        QObject::tr("Peak memory: no estimate (%1)").arg(QString::fromUtf8(e.what()));
+  }
+  return preview;
+}
+
+static AllocationPreview previewAllocationOnly(const ExperimentConfig& cfg, const QDir& workspace) {
   AllocationPreview preview;
   QString why;
   const std::optional<ModelShape> shape = backboneShape(cfg, workspace, &why);

@@ -17,6 +17,7 @@
 
 #include "core/allocation/expert_allocation.h"
 #include "core/config/experiment_config.h"
+#include "core/model/model_config.h"
 
 namespace apportion::ui {
 
@@ -28,18 +29,28 @@ struct AllocationPreview {
   int64_t trainableParameters = 0;
   /// DR-LoRA / static_frequency: Σ active rank at the end over routed experts (L·N·r_target).
   int64_t rankBudget = 0;
+  /// Peak-memory estimate of a run of this config (core/estimate), -1 when unknown, and one
+  /// line describing it ("Peak memory ≈ … : … weights + …").
+  int64_t peakMemoryBytes = -1;
+  QString memoryText;
 };
 
 /// The adaptable shape of an HF config.json object, with the sparse-MoE fields filled in (the
 /// trainer's ModelConfig parser); ModelError/ConfigError naming `where` for a bad config.
 ModelShape shapeFromHfConfig(const nlohmann::json& j, const std::string& where);
 
+/// The config's backbone (inline backbone.config or its folder's config.json); std::nullopt
+/// (with `why`) when unknown.
+std::optional<ModelConfig> backboneConfig(const ExperimentConfig& cfg,
+                                          const QDir& workspace,
+                                          QString* why = nullptr);
+
 /// The adaptable shape of the config's backbone; std::nullopt (with `why`) when unknown.
 std::optional<ModelShape> backboneShape(const ExperimentConfig& cfg,
                                         const QDir& workspace,
                                         QString* why = nullptr);
 
-/// Experts per layer and trainable parameters of a validated config.
+/// Experts per layer, trainable parameters and the peak-memory estimate of a validated config.
 AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& workspace);
 
 }  // namespace apportion::ui

@@ -357,7 +357,9 @@ void NewRunDialog::onTextChanged() {
   try {
     const ExperimentConfig cfg = ExperimentConfig::from_json(j);
     const AllocationPreview preview = previewAllocation(cfg, m_workspace);
-    m_preview->setText(preview.text);
+    m_preview->setText(preview.memoryText.isEmpty()
+                           ? preview.text
+                           : preview.text + QLatin1Char('\n') + preview.memoryText);
     if (preview.invalid) {
       m_error->setText(preview.text);
     } else {
