@@ -87,8 +87,17 @@ mount_system "$build_root"
 # a rerun builds incrementally).
 [ "${AP_KEEP_ROOT:-0}" = 1 ] || rm -rf "$build_root/src"
 mkdir -p "$build_root/src/main"
+# Only files whose content changed are copied, with the current time as their mtime (copying
+# the working tree's older mtimes over a kept build would leave stale objects behind).
+rm -rf "$work/src-new" && mkdir -p "$work/src-new"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard |
-  tar --null -T - -cf -) | tar -x -C "$build_root/src/main"
+  tar --null -T - -cf -) | tar -x -C "$work/src-new"
+(cd "$work/src-new" && find . -type f -print0) | while IFS= read -r -d '' f; do
+  cmp -s "$work/src-new/$f" "$build_root/src/main/$f" && continue
+  mkdir -p "$(dirname "$build_root/src/main/$f")"
+  cp "$work/src-new/$f" "$build_root/src/main/$f"
+done
+rm -rf "$work/src-new"
 [ -d "$root/../shared" ] && rm -rf "$build_root/src/shared" && cp -r "$root/../shared" "$build_root/src/shared"
 
 in_build_root() { chroot "$build_root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \

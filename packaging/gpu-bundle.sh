@@ -4,17 +4,30 @@
 # GPU call: downloads the Debian .deb files of the C/C++ libraries the headless build needs
 # besides LibTorch (which comes from the GPU machine's Python PyTorch) into an ignored folder
 # that travels with the call. Nothing is installed; gpu-check.sh unpacks them into a private
-# prefix. About 25 MB.
+# prefix. About 30 MB.
 # Usage: packaging/gpu-bundle.sh [DIR]   (default .gpu-bundle/ in the repository)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.gpu-bundle}
-packages=(
-  libsqlite3-dev libsqlite3-0 nlohmann-json3-dev libcli11-dev
-  libpcre2-dev libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3
-  libsentencepiece-dev libsentencepiece0 libprotobuf-lite32
-  libicu-dev libicu72 pkgconf pkgconf-bin libpkgconf3
-)
+# The -dev packages the build needs and, found with apt-cache, the runtime libraries they pull
+# in (so the same script works on Debian 12 and 13, whose library package names differ), minus
+# what every Linux system has (the C and C++ runtimes).
+# (libprotobuf-dev: Debian 13's sentencepiece.pc requires protobuf-lite.)
+roots=(libsqlite3-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
+  libprotobuf-dev libicu-dev pkgconf)
+skip=" libc6 libc6-dev libc-dev-bin linux-libc-dev libgcc-s1 libstdc++6 zlib1g icu-devtools "
+packages=()
+queue=("${roots[@]}")
+while [ ${#queue[@]} -gt 0 ]; do
+  p=${queue[0]}
+  queue=("${queue[@]:1}")
+  case " ${packages[*]} $skip " in *" $p "*) continue ;; esac
+  packages+=("$p")
+  for d in $(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+    --no-replaces --no-enhances "$p" | awk '$1 ~ /Depends:$/ && $2 !~ /^</ {print $2}'); do
+    queue+=("$d")
+  done
+done
 mkdir -p "$out/debs"
 cd "$out/debs"
 rm -f ./*.deb

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `apportion inspect MODEL_DIR [--json]`: what a model folder holds (architecture, shape, MoE
 // layout, parameter counts, dtypes, files, tokenizer), read from config.json and the
-// safetensors headers only. JSON for the GUI, a readable table otherwise.
+// safetensors headers only, and the peak-memory estimate of a typical LoRA run on it. JSON for
+// the GUI, a readable table otherwise.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
+#include "core/allocation/expert_allocation.h"
+#include "core/common/error.h"
+#include "core/config/experiment_config.h"
+#include "core/estimate/memory_estimate.h"
+#include "core/model/model_config.h"
 #include "core/model/model_inspect.h"
 
 namespace apportion::cli {
@@ -83,12 +91,58 @@ void print_table(const nlohmann::json& j) {
     list += (list.empty() ? "" : ", ") + f.get<std::string>();
   if (!list.empty()) tok += "  [" + list + "]";
   row("tokenizer", tok);
+  const auto& m = j["training_memory_estimate"];
+  if (m.contains("peak_bytes")) {
+    row("train memory", "~" + format_bytes(m["peak_bytes"].get<int64_t>()) + " (" +
+                            format_bytes(m["peak_bytes_checkpointed"].get<int64_t>()) +
+                            " with gradient checkpointing): LoRA r 8, 1 x " +
+                            std::to_string(m["max_seq_len"].get<int>()) +
+                            " tokens, bfloat16 on CUDA; `apportion train CONFIG --dry-run` "
+                            "estimates your run");
+  }
+}
+
+/// Peak memory of a typical fine-tuning run on this model (core/estimate): plain LoRA r 8 on
+/// all 7 projections, one sequence of min(512, max_position_embeddings) tokens, bfloat16 on a
+/// CUDA device, without and with gradient checkpointing.
+nlohmann::json typical_memory(const std::string& model_dir) {
+  const std::string file = (std::filesystem::path(model_dir) / "config.json").string();
+  const ModelConfig model = ModelConfig::from_json(load_json_file(file), file);
+  const int tokens = std::max(8, std::min(512, model.max_position_embeddings));
+  nlohmann::json out = {{"method", "lora r 8, all 7 projections"},
+                        {"micro_batch_size", 1},
+                        {"max_seq_len", tokens},
+                        {"dtype", "bfloat16"},
+                        {"device", "cuda"}};
+  for (const bool ckpt : {false, true}) {
+    ExperimentConfig cfg = ExperimentConfig::from_json(
+        {{"name", "inspect"},
+         {"backbone", {{"path", "unused"}}},
+         {"adapters", {{"method", "lora"}, {"r", 8}, {"lora_alpha", 16}}},
+         {"data", {{"max_seq_len", tokens}}},
+         {"train",
+          {{"micro_batch_size", 1},
+           {"dtype", "bfloat16"},
+           {"device", "cuda"},
+           {"gradient_checkpointing", ckpt}}}});
+    const ModelShape shape = model.shape();
+    const int64_t trainable = count_trainable_parameters(shape, plan_allocation(cfg, shape),
+                                                         cfg.adapters->target_modules, false);
+    out[ckpt ? "peak_bytes_checkpointed" : "peak_bytes"] =
+        estimate_training_memory(model, cfg, trainable).total_bytes;
+  }
+  return out;
 }
 
 }  // namespace
 
 int run_inspect(const std::string& model_dir, bool as_json) {
-  const nlohmann::json j = inspect_model_dir(model_dir);
+  nlohmann::json j = inspect_model_dir(model_dir);
+  try {
+    j["training_memory_estimate"] = typical_memory(model_dir);
+  } catch (const Error& e) {
+    j["training_memory_estimate"] = {{"error", e.what()}};
+  }
   if (as_json) {
     std::cout << j.dump() << std::endl;
   } else {

@@ -186,11 +186,35 @@ int64_t count_trainable_parameters(const ModelShape& shape,
   int64_t total = 0;
   for (const auto& module : target_modules) {
     const auto [in, out] = shape.projection_dims(module);
+    const bool ffn = module == "gate_proj" || module == "up_proj" || module == "down_proj";
     for (size_t l = 0; l < allocation.ranks.size(); ++l) {
       const auto& layer = allocation.module_experts(static_cast<int>(l), module);
       const int64_t rank_sum = std::accumulate(layer.begin(), layer.end(), int64_t{0});
-      total += rank_sum * (in + out);
-      if (with_router) total += static_cast<int64_t>(layer.size()) * in;
+      const int routed = l < shape.backbone_experts.size() ? shape.backbone_experts[l] : 0;
+      if (!ffn || routed == 0) {
+        total += rank_sum * (in + out);
+        if (with_router) total += static_cast<int64_t>(layer.size()) * in;
+        continue;
+      }
+      if (layer.empty()) continue;  // a layer left out by layers_to_transform
+      // Sparse-MoE layer (METHODS.md §4.4): a plain LoRA on each routed expert's projection, of
+      // that expert's rank (expert_ranks, else the layer's rank), plus the layer's LoRA or
+      // LoRA-MoE on the shared expert's projection.
+      const int64_t width =
+          shape.moe_intermediate_size > 0 ? shape.moe_intermediate_size : shape.intermediate_size;
+      const bool own = l < allocation.expert_ranks.size() && !allocation.expert_ranks[l].empty();
+      for (int e = 0; e < routed; ++e) {
+        const int64_t r = own ? allocation.expert_ranks[l].at(static_cast<size_t>(e)) : layer[0];
+        total += r * (shape.hidden_size + width);
+      }
+      if (shape.shared_expert_intermediate_size > 0) {
+        total += rank_sum * (shape.hidden_size + shape.shared_expert_intermediate_size);
+        if (with_router) {
+          const int64_t shared_in =
+              module == "down_proj" ? shape.shared_expert_intermediate_size : shape.hidden_size;
+          total += static_cast<int64_t>(layer.size()) * shared_in;
+        }
+      }
     }
   }
   return total;

@@ -123,7 +123,9 @@ ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& 
 
 /// Trainable parameters of a LoRA-MoE allocation: Σ experts r·(in+out) + routers N·in, per
 /// adapted module. With method "lora" (one expert, no router) pass a single-expert allocation
-/// and with_router = false.
+/// and with_router = false. On a sparse-MoE layer an FFN module counts a plain LoRA on every
+/// routed expert (expert_ranks, else the layer's rank) plus the layer's adapter on the shared
+/// expert, as inject_adapters builds them (tested against the built models' Σ numel).
 int64_t count_trainable_parameters(const ModelShape& shape,
                                    const ExpertAllocation& allocation,
                                    const std::vector<std::string>& target_modules,

@@ -80,10 +80,11 @@ def main():
     config = transformers.LlamaConfig(hidden_size=4096, intermediate_size=11008,
                                       num_hidden_layers=32, num_attention_heads=32,
                                       num_key_value_heads=32, vocab_size=32000)
-    config._attn_implementation = "eager"  # as Apportion computes attention: a like-for-like step
     torch.manual_seed(0)
-    with torch.device(device):
-        model = transformers.LlamaForCausalLM(config).to(torch.bfloat16)
+    with torch.device(device):  # eager attention, as Apportion computes it: a like-for-like step
+        dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        model = transformers.AutoModelForCausalLM.from_config(
+            config, attn_implementation="eager", **{dtype_kw: torch.bfloat16})
     for p in model.parameters():
         p.requires_grad_(False)
     wrap(model, [2] * 8 + [4] * 8 + [6] * 8 + [8] * 8)
@@ -114,7 +115,7 @@ def main():
                       "tokens_per_s": batch * cutoff * steps / secs,
                       "peak_memory_bytes": torch.cuda.max_memory_allocated(),
                       "trainable_parameters": sum(p.numel() for p in params),
-                      "final_loss": loss, "attention": config._attn_implementation}))
+                      "final_loss": loss, "attention": "eager"}))
 
 
 if __name__ == "__main__":

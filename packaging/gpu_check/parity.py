@@ -69,10 +69,9 @@ def main():
         row = {}
         try:
             config = getattr(transformers, cls)(**COMMON, **extra)
-            config._attn_implementation = "eager"
-            model = AutoModelForCausalLM.from_config(config).eval()
+            model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
             d = os.path.join(work, arch)
-            model.save_pretrained(d, safe_serialization=True)
+            model.save_pretrained(d)  # safetensors (the default)
             model.to(device)
             row["float32"] = compare(ours(gpu_check, d, ids_file, "float32", device),
                                      theirs(model, ids, device), 1e-4)
@@ -102,7 +101,7 @@ def peft_check(gpu_check, apportion, work, device, ids, ids_file):
         backbone = os.path.join(ws, "backbone")
         config = transformers.LlamaConfig(**{**COMMON, "vocab_size": 260, "bos_token_id": 257,
                                              "eos_token_id": 258, "pad_token_id": 256})
-        AutoModelForCausalLM.from_config(config).save_pretrained(backbone, safe_serialization=True)
+        AutoModelForCausalLM.from_config(config).save_pretrained(backbone)  # safetensors
         cfg_json = json.load(open(os.path.join(backbone, "config.json")))
         cfg_json["apportion_tokenizer"] = "byte"
         json.dump(cfg_json, open(os.path.join(backbone, "config.json"), "w"))

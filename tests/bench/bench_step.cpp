@@ -11,8 +11,8 @@
 // on all 7 projections, 256 tokens) and the machine's GEMM rate (gemm/…), which give an MFU.
 // After the table, the program prints the ratios (moe_stacked / frozen, moe_stacked / lora,
 // moe_naive / moe_stacked per shape; the same for the layers) and the MFU of each layer step.
-// One torch thread unless AP_BENCH_THREADS. Legend: N tokens, Din/Dout features, E experts,
-// R rank.
+// One thread (torch and OpenBLAS) unless AP_BENCH_THREADS. Legend: N tokens, Din/Dout features, E
+// experts, R rank.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -27,6 +27,7 @@
 #include "core/adapters/adaptable_linear.h"
 #include "core/adapters/lora_adapter.h"
 #include "core/adapters/moe_lora_adapter.h"
+#include "core/train/blas_threads.h"
 
 namespace {
 
@@ -157,7 +158,9 @@ void register_all() {
 
 int main(int argc, char** argv) {
   const char* threads = std::getenv("AP_BENCH_THREADS");
-  torch::set_num_threads(threads ? std::atoi(threads) : 1);
+  const int n = threads ? std::atoi(threads) : 1;
+  torch::set_num_threads(n);
+  set_blas_threads(n);  // OpenBLAS's own pool too, or "one thread" runs GEMMs on every core
   register_all();
   bench::register_layer_benchmarks();
   benchmark::Initialize(&argc, argv);

@@ -49,15 +49,14 @@ class TestMemoryEstimate : public QObject {
   }
 
   void trainable_count_equals_injected_numel() {
-    // Attention projections on every architecture (llama's fixture has head_dim 16 with 4
-    // heads on hidden 32: q_proj is 32 -> 64), all seven on the dense ones; LoRA and LoRA-MoE.
+    // All seven projections on every architecture, LoRA and LoRA-MoE (llama's fixture has
+    // head_dim 16 with 4 heads on hidden 32: q_proj is 32 -> 64; the MoE fixtures put a LoRA on
+    // every routed expert, qwen2_moe also on its shared expert and has a dense layer 1).
     for (const auto& arch : test::fixture_architectures()) {
       const json hf = test::tiny_hf_config(arch);
       const ModelConfig mcfg = ModelConfig::from_json(hf, arch);
-      std::vector<std::string> modules = {"q_proj", "k_proj", "v_proj", "o_proj"};
-      if (!mcfg.is_moe()) {
-        for (const char* m : {"gate_proj", "up_proj", "down_proj"}) modules.push_back(m);
-      }
+      const std::vector<std::string> modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                                "gate_proj", "up_proj", "down_proj"};
       for (const char* method : {"lora", "moe_lora"}) {
         const ExperimentConfig cfg = experiment(hf, {{"method", method},
                                                      {"r", 4},

@@ -20,7 +20,11 @@ nlohmann::json kv_cache_check(const std::string& device_name) {
     opts.dtype = dtype;
     opts.device = device;
     TransformerLM model(cfg, opts);
-    const std::vector<std::vector<int64_t>> prompts = {{257, 5, 9, 200, 31}, {257, 77}, {257}};
+    // Built row by row: GCC 14 warns (-Warray-bounds, a false positive) on the nested list.
+    std::vector<std::vector<int64_t>> prompts(3);
+    prompts[0] = {257, 5, 9, 200, 31};
+    prompts[1] = {257, 77};
+    prompts[2].push_back(257);
     GenerationOptions cached;
     cached.max_new_tokens = 12;
     cached.eos_token_ids = {258};

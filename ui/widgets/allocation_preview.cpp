@@ -142,6 +142,7 @@ AllocationPreview previewRoutedExperts(const ExperimentConfig& cfg, const ModelS
   const int64_t denseParams =
       denseParameters(shape, a, adapters.target_modules, adapters.method != "lora");
   preview.trainableParameters = budgetParams + denseParams;
+  preview.allocatedParameters = allocatedUnits * perRank + denseParams;
   preview.expertsPerLayer = shape.backbone_experts;
   if (routed.isEmpty()) {
     preview.invalid = true;
@@ -240,8 +241,9 @@ AllocationPreview previewAllocation(const ExperimentConfig& cfg, const QDir& wor
   const std::optional<ModelConfig> model = backboneConfig(cfg, workspace);
   if (!model) return preview;
   try {
-    const int64_t trainable =
-        cfg.is_pretraining() ? backbone_parameter_count(*model) : preview.trainableParameters;
+    int64_t trainable = preview.allocatedParameters >= 0 ? preview.allocatedParameters
+                                                         : preview.trainableParameters;
+    if (cfg.is_pretraining()) trainable = backbone_parameter_count(*model);
     const MemoryEstimate m = estimate_training_memory(*model, cfg, trainable);
     preview.peakMemoryBytes = m.total_bytes;
     preview.memoryText = QObject::tr("Peak memory ≈ %1 (%2 × %3 tokens, %4): %5")

@@ -27,6 +27,9 @@ struct AllocationPreview {
   QString text;          ///< one line for the dialog
   std::vector<int> expertsPerLayer;
   int64_t trainableParameters = 0;
+  /// Parameters held in memory when more than the trainable count (DR-LoRA allocates r_max
+  /// columns of every routed expert and trains a budget of them); -1: trainableParameters.
+  int64_t allocatedParameters = -1;
   /// DR-LoRA / static_frequency: Σ active rank at the end over routed experts (L·N·r_target).
   int64_t rankBudget = 0;
   /// Peak-memory estimate of a run of this config (core/estimate), -1 when unknown, and one
