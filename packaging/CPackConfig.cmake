@@ -14,6 +14,7 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Apportion developers <apportion@example.inv
 set(CPACK_DEBIAN_PACKAGE_SECTION "science")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PROJECT_HOMEPAGE_URL}")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_STRIP_FILES ON)  # the RelWithDebInfo binaries carry ~90 MB of debug info
 # Not a link dependency: Debian's LibTorch picks its BLAS through alternatives, and without the
 # pthread OpenBLAS its GEMMs run about ten times slower.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libopenblas0-pthread")

@@ -5,7 +5,8 @@
 # installs the dependencies (packaging/install-deps.sh), builds (packaging/build.sh) and runs the
 # whole test suite (ctest, as packaging/test.sh does), builds the .deb with CPack, installs that
 # .deb into a second fresh trixie root and runs `apportion --version` and a short headless training
-# run from the installed files. Not part of .ci/run: it takes 1.5-2 hours on 2 cores.
+# run from the installed files. Not part of .ci/run: about 50 minutes on 2 cores from scratch
+# (the build is 40 of them; docs/PLATFORMS.md has the figures).
 #
 # Usage: packaging/debian13-check.sh [WORKDIR]     (default /var/tmp/apportion-debian13)
 #   Needs root (chroot, mounts), mmdebstrap (apt-get install mmdebstrap) and deb.debian.org.
