@@ -11,7 +11,8 @@
 // on all 7 projections, 256 tokens) and the machine's GEMM rate (gemm/…), which give an MFU.
 // After the table, the program prints the ratios (moe_stacked / frozen, moe_stacked / lora,
 // moe_naive / moe_stacked per shape; the same for the layers) and the MFU of each layer step.
-// One thread (torch and OpenBLAS) unless AP_BENCH_THREADS. Legend: N tokens, Din/Dout features, E
+// One thread (torch and OpenBLAS) unless AP_BENCH_THREADS (AP_BENCH_BLAS_THREADS: OpenBLAS's
+// alone). Legend: N tokens, Din/Dout features, E
 // experts, R rank.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -160,7 +161,10 @@ int main(int argc, char** argv) {
   const char* threads = std::getenv("AP_BENCH_THREADS");
   const int n = threads ? std::atoi(threads) : 1;
   torch::set_num_threads(n);
-  set_blas_threads(n);  // OpenBLAS's own pool too, or "one thread" runs GEMMs on every core
+  // OpenBLAS's own pool too, or "one thread" runs GEMMs on every core; AP_BENCH_BLAS_THREADS
+  // sets it apart from torch's (to see which pool costs what).
+  const char* blas = std::getenv("AP_BENCH_BLAS_THREADS");
+  set_blas_threads(blas ? std::atoi(blas) : n);
   register_all();
   bench::register_layer_benchmarks();
   benchmark::Initialize(&argc, argv);
