@@ -94,8 +94,9 @@ class AllocationStrategy {
 std::vector<int> mola_preset_blocks(const std::string& preset);
 /// Names of the MoLA presets.
 std::vector<std::string> mola_preset_names();
-/// Spreads block counts over `num_layers` layers in equal contiguous blocks (earlier blocks get
-/// the extra layer when it does not divide evenly).
+/// Spreads block counts over `num_layers` layers in contiguous blocks, block b covering layers
+/// [⌊b·L/n⌋, ⌊(b+1)·L/n⌋): when L does not divide evenly the later blocks get the extra layers
+/// (4 blocks on 5 layers: 1, 1, 1, 2 layers).
 std::vector<int> expand_blocks(const std::vector<int>& blocks, int num_layers);
 
 /// The adaptable shape from an HF-style config.json object (num_hidden_layers, hidden_size,
