@@ -95,8 +95,9 @@ std::vector<int> mola_preset_blocks(const std::string& preset);
 /// Names of the MoLA presets.
 std::vector<std::string> mola_preset_names();
 /// Spreads block counts over `num_layers` layers in contiguous blocks, block b covering layers
-/// [⌊b·L/n⌋, ⌊(b+1)·L/n⌋): when L does not divide evenly the later blocks get the extra layers
-/// (4 blocks on 5 layers: 1, 1, 1, 2 layers).
+/// [⌊b·L/n⌋, ⌊(b+1)·L/n⌋): when L does not divide evenly the extra layers go to later blocks,
+/// never to the first (4 blocks on 5 layers: 1, 1, 1, 2 layers; on 6: 1, 2, 1, 2, as
+/// tst_allocation checks).
 std::vector<int> expand_blocks(const std::vector<int>& blocks, int num_layers);
 
 /// The adaptable shape from an HF-style config.json object (num_hidden_layers, hidden_size,
