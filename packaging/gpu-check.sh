@@ -17,7 +17,8 @@
 # time limits below (about 8 minutes in all on an H100, the build included).
 #
 # Usage: packaging/gpu-check.sh [--cpu]
-#   (default) the GPU check; output in $AP_GPU_OUT, else $OUT, else gpu-check-out/.
+#   (default) the GPU check; output in $AP_GPU_OUT, else $OUT (log.txt, report.json and
+#             report.md only), else gpu-check-out/; the build in $AP_GPU_BUILD or .gpu-build/.
 #   --cpu     the dry run of every part that needs no GPU, with the already-built binaries of
 #             $AP_BUILD_DIR (default build/): CPU device, tiny shapes, the Python parts as far
 #             as the installed Python allows (tests/gpu runs it).
@@ -29,13 +30,21 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mode=gpu
 [ "${1:-}" = --cpu ] && mode=cpu
 [ "${1:-}" = --prefix-configure ] && mode=configure
-out=${AP_GPU_OUT:-${OUT:-$root/gpu-check-out}}
+# Work files go to $out; log.txt, report.json and report.md to $results. Under the device tool
+# ($OUT set) only a few files come back, so the work stays in /tmp there.
+if [ -n "${AP_GPU_OUT:-}" ]; then
+  out=$AP_GPU_OUT results=$AP_GPU_OUT
+elif [ -n "${OUT:-}" ]; then
+  out=/tmp/ap-gpu-check results=$OUT
+else
+  out=$root/gpu-check-out results=$root/gpu-check-out
+fi
 bundle=${AP_GPU_BUNDLE:-$root/.gpu-bundle}
 prefix=${AP_GPU_PREFIX:-/tmp/ap-prefix}
 py=${AP_PYTHON:-python3}
-mkdir -p "$out"
+mkdir -p "$out" "$results"
 export root out bundle prefix py
-log=$out/log.txt
+log=$results/log.txt
 : >"$log"
 : >"$out/phases.jsonl"
 start_all=$(date +%s)
@@ -111,7 +120,8 @@ fi
 export device bin db shape steps
 if [ $mode = gpu ]; then
   device=cuda
-  build=$out/build
+  # Outside $out, so a second call on the same (warm) machine rebuilds incrementally.
+  build=${AP_GPU_BUILD:-$root/.gpu-build}
   phase unpack 120 unpack_bundle
   phase configure 180 configure_against_prefix "$build"
   phase build 420 cmake --build "$build" --target apportion gpu_check ap_sentencepiece \
@@ -186,6 +196,7 @@ fi
 # 5. The report.
 $py "$root/packaging/gpu_check/report.py" "$out" "$mode" "$(($(date +%s) - start_all))" \
   >>"$log" 2>&1
+[ "$results" = "$out" ] || cp "$out/report.json" "$out/report.md" "$results/"
 cat "$out/report.md"
 $py -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1]))["ok"] else 1)' \
   "$out/report.json"
