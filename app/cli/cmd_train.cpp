@@ -118,7 +118,9 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
     p.cfg = ExperimentConfig::from_json(p.json);
   }
   // A missing GPU is a usage error, before any run row (a dry run only estimates).
-  if (!args.dry_run) resolve_device(p.cfg.train.device);
+  if (!args.dry_run) {
+    check_dtype_on_device(p.cfg.train.dtype, resolve_device(p.cfg.train.device));
+  }
   p.json = p.cfg.to_json();  // the stored form: every default written out
   return p;
 }

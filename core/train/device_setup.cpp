@@ -137,6 +137,19 @@ int64_t peak_memory_bytes(const c10::Device& device) {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
 }
 
+void check_dtype_on_device(const std::string& dtype, const c10::Device& device) {
+  const c10::ScalarType type = resolve_dtype(dtype);
+  try {
+    const auto a = torch::ones({2, 2}, torch::TensorOptions().dtype(type).device(device));
+    (void)torch::mm(a, a);
+  } catch (const c10::Error&) {
+    throw ConfigError("train.dtype: \"" + dtype + "\" has no matrix products on " + device.str() +
+                      " in this LibTorch (" + std::to_string(TORCH_VERSION_MAJOR) + "." +
+                      std::to_string(TORCH_VERSION_MINOR) +
+                      "); use bfloat16 or float32 there, or a CUDA device");
+  }
+}
+
 void set_cuda_autocast(bool enabled, c10::ScalarType dtype) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   at::autocast::set_autocast_dtype(at::kCUDA, dtype);

@@ -33,6 +33,11 @@ int64_t peak_memory_bytes(const c10::Device& device);
 /// cannot be reset: a no-op there).
 void reset_peak_memory(const c10::Device& device);
 
+/// ConfigError naming train.dtype when this LibTorch cannot multiply matrices of `dtype` on
+/// `device` (Debian's CPU LibTorch 1.13 has no float16 GEMM: the run would fail at its first
+/// step with a bare torch error); checked with one 2 × 2 product.
+void check_dtype_on_device(const std::string& dtype, const c10::Device& device);
+
 /// True when this binary was built against a LibTorch with CUDA.
 bool build_has_cuda();
 
