@@ -19,23 +19,8 @@
 #include "tests/core/test_util.h"
 
 using namespace apportion;
-
-namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no throw>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-
-}  // namespace
+using test::contains;
+using test::error_of;
 
 class TestAdapterLayers : public QObject {
   Q_OBJECT

@@ -26,21 +26,10 @@
 #include "tests/core/test_util.h"
 
 using namespace apportion;
+using test::contains;
+using test::error_of;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "<no throw>";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 /// Fills every lora_B of the adapters with N(0, 0.1) so the deltas are non-zero.
 void randomise_b(const AdapterSet& set) {
