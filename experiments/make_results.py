@@ -157,7 +157,7 @@ def main():
     out += ["## 1. Sensitivity of the suite", "",
             "### Fine-tuning teaches (every preset, baseline vs final)", ""] + head
     for label in ["lora", "moe-uniform", "mola-2468", "mola-8642", "guilomo", "drlora-uniform",
-                  "drlora-static", "drlora", "lora-r1", "lora-r16", "lora-ffn-r1", "lora-ffn-r16",
+                  "drlora-static", "drlora", "alphalora", "increlora", "lora-r1", "lora-r16", "lora-ffn-r1", "lora-ffn-r16",
                   "lora-vo-r1", "lora-vo-r16", "lora-lower", "lora-upper",
                   "moe-lora-r1", "moe-lora-r16", "moe-lora-lower", "moe-lora-upper"]:
         out.append(group_row(ws, label))
@@ -199,6 +199,11 @@ def main():
             "(sparse-MoE backbone)", ""]
     out += compare_rows(ws, [("drlora", "drlora-uniform"), ("drlora", "drlora-static"),
                              ("drlora-static", "drlora-uniform")])
+
+    out += ["", "### AlphaLoRA vs MoLA at the same 20 experts; IncreLoRA vs LoRA at the same "
+            "rank budget", ""]
+    out += compare_rows(ws, [("alphalora", "mola-2468"), ("alphalora", "moe-uniform"),
+                             ("increlora", "lora")])
 
     out += ["", "## 3. Does the GuiLoMo search search?", "",
             "Expert counts of the argmax readout (N = max(2, argmax + 1)) at the first record vs "

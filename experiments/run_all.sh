@@ -5,8 +5,8 @@
 #   sensitivity checks (baseline gain, LoRA rank 1 vs 16, one LoRA vs LoRA-MoE, lower vs upper
 #   layers), the papers' comparisons (MoLA 2468/8642/uniform/LoRA at equal parameters, GuiLoMo
 #   search -> retrain vs MoLA, DR-LoRA vs uniform rank vs static frequency at equal budget) and
-#   single-task GuiLoMo searches. Groups already complete in the workspace are skipped, so an
-#   interrupted call can simply be repeated.
+#   single-task GuiLoMo searches, AlphaLoRA vs MoLA and IncreLoRA vs LoRA. Groups already
+#   complete in the workspace are skipped, so an interrupted call can simply be repeated.
 # Usage: experiments/run_all.sh [WORKSPACE_DIR]   (default: results-workspace/; build first)
 # Environment: AP_SEEDS (default 0-4), AP_PARALLEL (default 2), AP_THREADS (default 1 per run).
 set -euo pipefail
@@ -30,6 +30,10 @@ group guilomo guilomo.json
 group drlora-uniform drlora-uniform.json
 group drlora-static drlora-static.json
 group drlora drlora.json
+# The methods added through the method seam: AlphaLoRA (MoLA 2468's 20 experts by spectrum) and
+# IncreLoRA (plain LoRA growing to lora.json's rank budget).
+group alphalora alphalora.json
+group increlora increlora.json
 # Capacity: LoRA rank 1 vs rank 16, everything else equal (alpha/r = 2 in both).
 group lora-r1 lora.json --set adapters.r=1 --set adapters.lora_alpha=2
 group lora-r16 lora.json --set adapters.r=16 --set adapters.lora_alpha=32

@@ -7,9 +7,10 @@
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
 #include "core/allocation/expert_allocation.h"
+#include "core/backbone/model_config.h"
 #include "core/common/error.h"
 #include "core/estimate/memory_estimate.h"
-#include "core/model/model_config.h"
+#include "core/methods/method_registry.h"
 
 namespace apportion::cli {
 namespace fs = std::filesystem;
@@ -39,12 +40,13 @@ int print_dry_run(const ExperimentConfig& cfg, const std::string& db_path, bool 
     int64_t trainable = 0;
     std::vector<int> experts;
     if (cfg.adapters) {
-      const ExpertAllocation alloc = plan_allocation(cfg, shape);
-      trainable = count_trainable_parameters(shape, alloc, cfg.adapters->target_modules,
-                                             cfg.adapters->method != "lora");
-      for (int l = 0; l < static_cast<int>(alloc.ranks.size()); ++l) {
-        experts.push_back(alloc.experts(l));
-      }
+      // The method's own plan and count (what the New-run dialog shows).
+      const std::string workspace = fs::absolute(db_path).parent_path().string();
+      const PlanSummary plan = method_of(cfg).summarize(cfg, shape, workspace);
+      if (plan.invalid) throw ConfigError(plan.text);
+      trainable =
+          plan.allocated_parameters >= 0 ? plan.allocated_parameters : plan.trainable_parameters;
+      experts = plan.experts_per_layer;
     } else {
       trainable = backbone_parameter_count(model);  // pretraining trains everything
     }

@@ -12,10 +12,10 @@
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
 #include "core/allocation/expert_allocation.h"
+#include "core/backbone/model_config.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/estimate/memory_estimate.h"
-#include "core/model/model_config.h"
 #include "core/model/model_inspect.h"
 
 namespace apportion::cli {

@@ -13,8 +13,10 @@
 #include "app/cli/stop_signals.h"
 #include "core/common/error.h"
 #include "core/common/uuid.h"
+#include "core/methods/method_registry.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
+#include "core/store/store_keys.h"
 #include "core/train/device_setup.h"
 #include "core/train/trainer.h"
 
@@ -111,12 +113,6 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
         "adapters: missing — this is a pretraining config; run it with "
         "`apportion pretrain`, or add an adapters section");
   }
-  if (p.cfg.allocation.method == "guilomo" && p.cfg.allocation.guilomo.stage == "search" &&
-      p.cfg.allocation.guilomo.search_steps > 0 && args.resume.empty()) {
-    // A search alone runs allocation.guilomo.search_steps steps, as in the pipeline.
-    p.json["train"]["steps"] = p.cfg.allocation.guilomo.search_steps;
-    p.cfg = ExperimentConfig::from_json(p.json);
-  }
   // A missing GPU is a usage error, before any run row (a dry run only estimates).
   if (!args.dry_run) {
     check_dtype_on_device(p.cfg.train.dtype, resolve_device(p.cfg.train.device));
@@ -136,23 +132,21 @@ int exit_code_for(RunStatus status) {
   }
 }
 
-/// A GuiLoMo pipeline config split into its two stages (METHODS.md §3.1): the search (stage 1,
-/// allocation.guilomo.search_steps steps) and the retrain template (stage 2; the allocation
-/// file and the search link are filled in once the search has run). Stage 2 uses the
-/// per-module balance loss, as the reference's stage 2 does.
-std::pair<Prepared, nlohmann::json> split_pipeline(const Prepared& p) {
-  Prepared search = p;
-  auto& g = search.json["allocation"]["guilomo"];
-  g["stage"] = "search";
-  if (p.cfg.allocation.guilomo.search_steps > 0) {
-    search.json["train"]["steps"] = p.cfg.allocation.guilomo.search_steps;
-  }
-  search.cfg = ExperimentConfig::from_json(search.json);
-  search.json = search.cfg.to_json();
-  nlohmann::json retrain = p.json;
-  retrain["allocation"]["guilomo"]["stage"] = "retrain";
-  retrain["adapters"]["balance"]["scope"] = "module";
-  return {search, retrain};
+/// The stages a fresh run's method runs as (core/methods: one for most methods; GuiLoMo's
+/// pipeline is a search, then a retrain linked to it). A resume continues its one run.
+std::vector<MethodStage> stages_of(const Prepared& p, const TrainArgs& args) {
+  if (!args.resume.empty() || p.cfg.is_pretraining()) return {{"", p.json}};
+  return method_of(p.cfg).stages(p.json);
+}
+
+/// Stage `json` of `p` as a run of its own (its stored form: every default written out).
+Prepared prepare_stage(const Prepared& p, const nlohmann::json& json, std::string run_id) {
+  Prepared stage;
+  stage.run_id = std::move(run_id);
+  stage.tags = p.tags;
+  stage.cfg = ExperimentConfig::from_json(json);
+  stage.json = stage.cfg.to_json();
+  return stage;
 }
 
 /// Runs one prepared config as one run in the store; returns the exit code.
@@ -223,12 +217,11 @@ std::string check_train_config(const TrainArgs& args) {
 int run_train(const TrainArgs& args) {
   const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
   Prepared p;
-  std::optional<std::pair<Prepared, nlohmann::json>> pipeline;
+  std::vector<MethodStage> stages;
   try {
     p = prepare(args, db_path);
-    if (p.cfg.allocation.method == "guilomo" && p.cfg.allocation.guilomo.stage == "pipeline") {
-      pipeline = split_pipeline(p);
-    }
+    stages = stages_of(p, args);
+    if (stages.size() == 1) p = prepare_stage(p, stages.front().config, p.run_id);
   } catch (const Error& e) {
     print_error(e.what(), "check the config; `apportion train --help` lists the options");
     return kExitUsage;
@@ -248,35 +241,40 @@ int run_train(const TrainArgs& args) {
   }
   StopSource stop;
   install_stop_signals(stop);
-  if (!pipeline) return run_one(p, args, *store, db_abs, json_mode, args.name, stop);
+  if (stages.size() == 1) return run_one(p, args, *store, db_abs, json_mode, args.name, stop);
 
-  // GuiLoMo pipeline: the search, then the retrain with what it found, as two linked runs.
+  // A multi-stage method: each stage a run of its own, linked to the run before it.
+  const Method& method = method_of(p.cfg);
   const std::string base = args.name.empty() ? p.cfg.name : args.name;
-  const Prepared& search = pipeline->first;
-  const int search_code =
-      run_one(search, args, *store, db_abs, json_mode, base + " (search)", stop);
-  if (search_code != kExitFinished) return search_code;
-  Prepared retrain;
-  try {
-    retrain.run_id = make_uuid_hex();
-    retrain.tags = p.tags;
-    retrain.json = pipeline->second;
-    auto& g = retrain.json["allocation"]["guilomo"];
-    g["allocation_file"] = "runs/" + search.run_id + "/guilomo_allocation.json";
-    g["search_run"] = search.run_id;
-    retrain.cfg = ExperimentConfig::from_json(retrain.json);
-    retrain.json = retrain.cfg.to_json();
-  } catch (const Error& e) {
-    print_error(e.what(), "the search finished; retrain it with allocation.guilomo.stage=retrain");
-    return kExitUsage;
+  std::string previous_id, previous_role;
+  int code = kExitFinished;
+  for (size_t i = 0; i < stages.size(); ++i) {
+    Prepared stage;
+    try {
+      nlohmann::json json = stages[i].config;
+      if (i > 0) method.link_stage(json, previous_id);
+      stage = prepare_stage(p, json, i == 0 ? p.run_id : make_uuid_hex());
+    } catch (const Error& e) {
+      print_error(e.what(), "the " + previous_role + " finished; run the " + stages[i].role +
+                                " on its own (allocation." + method.section() + ")");
+      return kExitUsage;
+    }
+    if (i > 0) {
+      store->set_tag(previous_id, kPipelineTag, method.name());
+      if (!json_mode) {
+        std::cerr << method.label() << " " << previous_role << " " << previous_id << " done; "
+                  << stages[i].role << " as run " << stage.run_id << std::endl;
+      }
+    }
+    code =
+        run_one(stage, args, *store, db_abs, json_mode, base + " (" + stages[i].role + ")", stop);
+    if (i > 0 && code != kExitUsage) {
+      store->set_tag(previous_id, method.name() + "/" + stages[i].role + "_run", stage.run_id);
+    }
+    if (code != kExitFinished) break;
+    previous_id = stage.run_id;
+    previous_role = stages[i].role;
   }
-  store->set_tag(search.run_id, "pipeline", "guilomo");
-  if (!json_mode) {
-    std::cerr << "GuiLoMo search " << search.run_id
-              << " done; retraining with its allocation as run " << retrain.run_id << std::endl;
-  }
-  const int code = run_one(retrain, args, *store, db_abs, json_mode, base + " (retrain)", stop);
-  if (code != kExitUsage) store->set_tag(search.run_id, "guilomo/retrain_run", retrain.run_id);
   store->flush();
   return code;
 }

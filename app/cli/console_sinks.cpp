@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/events/progress_line.h"
+#include "core/store/store_keys.h"
 
 namespace apportion::cli {
 
@@ -99,7 +100,7 @@ void StdoutJsonSink::status(RunStatus status, const std::string& message, int ex
 void TerminalSink::on_run_started(const RunStarted& e) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::cerr << (e.resumed ? "Resuming run " : "Started run ") << e.run_id << " ("
-            << e.allocation_method << ", " << e.tags.at("trainable_params")
+            << e.allocation_method << ", " << e.tags.at(kTrainableParamsTag)
             << " trainable parameters)" << std::endl;
 }
 

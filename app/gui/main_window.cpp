@@ -26,6 +26,7 @@
 
 #include "app/gui/run_launcher.h"
 #include "core/common/error.h"
+#include "core/methods/method_registry.h"
 #include "core/store/run_store.h"
 #include "ui/models/progress_delegate.h"
 #include "ui/models/run_table_model.h"
@@ -466,7 +467,8 @@ bool MainWindow::selectFirstFinishedRun() {
   // Prefer a finished LoRA-MoE run (it has routing data to show), then any finished run.
   for (const bool needRouter : {true, false}) {
     for (const Run& run : m_model->runs()) {
-      const bool router = run.allocation_method != "lora" && run.allocation_method != "pretrain";
+      const Method* m = method_for_run_label(run.allocation_method);  // null: pretraining
+      const bool router = m && (m->traits().adapter_router || m->traits().routed_experts);
       if (run.status == RunStatus::Finished && (router || !needRouter)) {
         selectRun(QString::fromStdString(run.run_id));
         return true;

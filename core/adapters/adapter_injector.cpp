@@ -233,6 +233,12 @@ AdapterSet inject_adapters(TransformerLM& model,
       continue;
     }
     const auto din = slot.linear->in_features(), dout = slot.linear->out_features();
+    // The plan's rank of this layer's (first) expert: what a plain LoRA gets, and a routed
+    // expert's LoRA without expert_ranks (as count_trainable_parameters counts it).
+    const bool in_plan = slot.layer < static_cast<int>(allocation.ranks.size()) &&
+                         !allocation.module_experts(slot.layer, slot.module).empty();
+    const int plain_rank =
+        in_plan ? allocation.module_experts(slot.layer, slot.module).front() : cfg.r;
     InjectedAdapter a;
     a.layer = slot.layer;
     a.module = slot.module;
@@ -242,7 +248,7 @@ AdapterSet inject_adapters(TransformerLM& model,
     if (slot.expert >= 0) {
       // A routed backbone expert: its own plain LoRA (the DR-LoRA substrate).
       LoraOptions o;
-      o.r = expert_rank(allocation, slot.layer, slot.expert, cfg.r);
+      o.r = expert_rank(allocation, slot.layer, slot.expert, plain_rank);
       o.alpha = cfg.lora_alpha;
       o.dropout = cfg.lora_dropout;
       o.active_rank = expert_active_rank(allocation, slot.layer, slot.expert);
@@ -259,8 +265,8 @@ AdapterSet inject_adapters(TransformerLM& model,
           allocation.top_k[slot.layer], cfg.lora_alpha, cfg.lora_dropout);
       slot.linear->set_adapter(a.moe);
     } else {
-      a.lora =
-          std::make_shared<LoraAdapterImpl>(din, dout, cfg.r, cfg.lora_alpha, cfg.lora_dropout);
+      a.lora = std::make_shared<LoraAdapterImpl>(din, dout, plain_rank, cfg.lora_alpha,
+                                                 cfg.lora_dropout);
       slot.linear->set_adapter(a.lora);
     }
     set.add(std::move(a));

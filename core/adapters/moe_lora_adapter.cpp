@@ -44,10 +44,21 @@ struct Routing {
   torch::Tensor top_idx;  // [N, k]
 };
 
-Routing route(const torch::Tensor& x, const torch::Tensor& router_weight, int top_k) {
+Routing route(const torch::Tensor& x,
+              const torch::Tensor& router_weight,
+              int top_k,
+              const torch::Tensor& logit_mask = {}) {
   Routing r;
-  r.logits = torch::linear(x, router_weight);                            // [N, E]
-  auto probs = torch::softmax(r.logits.to(torch::kFloat32), /*dim=*/1);  // [N, E]
+  r.logits = torch::linear(x, router_weight);  // [N, E]
+  torch::Tensor z = r.logits.to(torch::kFloat32);
+  if (logit_mask.defined()) {
+    // A masked router (GuiLoMo's expert GSV mask) adds the mask in ≥ float32, and its balance
+    // loss sees the masked logits.
+    const auto route_type = c10::promoteTypes(x.scalar_type(), torch::kFloat32);
+    r.logits = r.logits.to(route_type) + logit_mask.to(route_type);
+    z = r.logits;
+  }
+  auto probs = torch::softmax(z, /*dim=*/1);  // [N, E]
   auto top = probs.topk(top_k, /*dim=*/1);
   auto top_p = std::get<0>(top);  // [N, k]
   r.top_idx = std::get<1>(top);   // [N, k]
@@ -104,19 +115,29 @@ void MoeLoraAdapterImpl::set_expert_scaling(const std::vector<double>& scaling) 
   }
 }
 
-torch::Tensor MoeLoraAdapterImpl::delta(const torch::Tensor& x) {
+torch::Tensor lora_moe_forward(const LoraMoeOperands& op,
+                               const torch::Tensor& x,
+                               bool training,
+                               torch::Tensor* logits,
+                               torch::Tensor* gates) {
   const auto din = x.size(-1);
   auto out_sizes = x.sizes().vec();
-  out_sizes.back() = lora_B.size(0);
+  out_sizes.back() = op.lora_B.size(0);
   auto xf = x.reshape({-1, din});  // [N, Din]
-  Routing r = route(xf, router_weight, top_k_);
-  auto h = torch::dropout(xf, dropout_, /*train=*/is_training() && dropout_ > 0.0);
-  h = torch::linear(h, lora_A);                                                       // [N, R]
-  auto colscale = r.gates.index_select(/*dim=*/1, column_expert_) * column_scaling_;  // [N, R]
-  auto delta = torch::linear(h * colscale.to(h.scalar_type()), lora_B);               // [N, Dout]
-  last_logits_ = r.logits;
-  last_gates_ = r.gates.detach();
+  Routing r = route(xf, op.router_weight, op.top_k, op.logit_mask);
+  auto h = torch::dropout(xf, op.dropout, /*train=*/training && op.dropout > 0.0);
+  h = torch::linear(h, op.lora_A);                                                        // [N, R]
+  auto colscale = r.gates.index_select(/*dim=*/1, op.column_expert) * op.column_scaling;  // [N, R]
+  auto delta = torch::linear(h * colscale.to(h.scalar_type()), op.lora_B);  // [N, Dout]
+  if (logits) *logits = r.logits;
+  if (gates) *gates = r.gates.detach();
   return delta.reshape(out_sizes);  // [.., Dout]
+}
+
+torch::Tensor MoeLoraAdapterImpl::delta(const torch::Tensor& x) {
+  LoraMoeOperands op{router_weight,   {},      top_k_, lora_A, lora_B, column_expert_,
+                     column_scaling_, dropout_};
+  return lora_moe_forward(op, x, is_training(), &last_logits_, &last_gates_);
 }
 
 void MoeLoraAdapterImpl::clear_cache() {

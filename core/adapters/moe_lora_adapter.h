@@ -14,6 +14,28 @@
 
 namespace apportion {
 
+/// What one LoRA-MoE forward multiplies: the shared two-GEMM layer of every LoRA-MoE adapter
+/// (MoeLoraAdapter, GuiLoMo's supernet adapter with its masks folded into the operands).
+struct LoraMoeOperands {
+  torch::Tensor router_weight;   ///< [E, Din]
+  torch::Tensor logit_mask;      ///< [E] added to the router logits (≥ float32), or undefined
+  int top_k = 1;                 ///< experts per token (renormalised top-k of the softmax)
+  torch::Tensor lora_A;          ///< [ΣR, Din] stacked A (GuiLoMo: rows already masked)
+  torch::Tensor lora_B;          ///< [Dout, ΣR] stacked B
+  torch::Tensor column_expert;   ///< [ΣR] int64: expert of each rank column
+  torch::Tensor column_scaling;  ///< [ΣR]: the scaling of each rank column
+  double dropout = 0.0;          ///< on the adapter input, one mask shared by the experts
+};
+
+/// delta = ((dropout(x) Aᵀ) ⊙ gates[:, column_expert] · column_scaling) Bᵀ for x [.., Din] →
+/// [.., Dout]; the router logits (in the graph) and the detached gates [N, E] go to `logits`
+/// and `gates` when given.
+torch::Tensor lora_moe_forward(const LoraMoeOperands& operands,
+                               const torch::Tensor& x,
+                               bool training,
+                               torch::Tensor* logits = nullptr,
+                               torch::Tensor* gates = nullptr);
+
 class MoeLoraAdapterImpl : public AdapterImpl {
  public:
   MoeLoraAdapterImpl(int64_t in_features,

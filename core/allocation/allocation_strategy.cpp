@@ -2,14 +2,13 @@
 // The allocation strategy registry and the helpers every strategy shares: block expansion,
 // model shapes from config.json, budgets from configs and trainable-parameter counting.
 #include <algorithm>
-#include <functional>
-#include <map>
 #include <numeric>
 
 #include "core/allocation/expert_allocation.h"
 #include "core/allocation/strategies.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
+#include "core/methods/method_registry.h"
 
 namespace apportion {
 
@@ -50,35 +49,8 @@ int ExpertAllocation::max_experts() const {
   return best;
 }
 
-namespace {
-using Factory = std::function<std::unique_ptr<AllocationStrategy>()>;
-const std::map<std::string, Factory>& registry() {
-  static const std::map<std::string, Factory> kRegistry = {
-      {"uniform", [] { return make_uniform_strategy(); }},
-      {"mola", [] { return make_mola_strategy(); }},
-      {"guilomo", [] { return make_guilomo_strategy(); }},
-      {"drlora", [] { return make_drlora_strategy(); }},
-      {"static_frequency", [] { return make_static_frequency_strategy(); }},
-  };
-  return kRegistry;
-}
-}  // namespace
-
 std::unique_ptr<AllocationStrategy> AllocationStrategy::create(const std::string& method) {
-  auto it = registry().find(method);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& name : names()) known += (known.empty() ? "" : ", ") + name;
-    throw ConfigError("allocation.method: unknown method \"" + method + "\" (known: " + known +
-                      ")");
-  }
-  return it->second();
-}
-
-std::vector<std::string> AllocationStrategy::names() {
-  std::vector<std::string> out;
-  for (const auto& entry : registry()) out.push_back(entry.first);
-  return out;
+  return method_named(method).strategy();  // ConfigError naming allocation.method if unknown
 }
 
 std::vector<int> expand_blocks(const std::vector<int>& blocks, int num_layers) {
@@ -162,19 +134,7 @@ void keep_only_transformed_layers(const AdapterConfig& adapters, ExpertAllocatio
 ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape) {
   AP_CHECK(cfg.adapters.has_value(), "plan_allocation needs an adapters section");
   check_layers_to_transform(cfg.adapters->layers_to_transform, shape.num_layers);
-  const std::string& method = cfg.allocation.method;
-  const bool routed_expert_method = method == "drlora" || method == "static_frequency";
-  ExpertAllocation a;
-  if (cfg.adapters->method == "lora") {
-    // Plain LoRA on the dense projections; DR-LoRA's methods still plan the routed experts.
-    if (routed_expert_method) {
-      a = AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
-    }
-    a.ranks.assign(static_cast<size_t>(shape.num_layers), std::vector<int>{cfg.adapters->r});
-    a.top_k.assign(static_cast<size_t>(shape.num_layers), 1);
-  } else {
-    a = AllocationStrategy::create(method)->allocate(shape, budget_from(cfg));
-  }
+  ExpertAllocation a = method_of(cfg).plan(cfg, shape);
   keep_only_transformed_layers(*cfg.adapters, a);
   return a;
 }

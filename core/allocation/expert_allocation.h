@@ -84,10 +84,9 @@ class AllocationStrategy {
   /// Distributes the budget over the shape's layers. Throws ConfigError on impossible requests.
   virtual ExpertAllocation allocate(const ModelShape& shape,
                                     const AllocationBudget& budget) const = 0;
-  /// Factory by config name ("uniform", "mola"); ConfigError naming allocation.method otherwise.
+  /// The strategy of a registered method (core/methods/method_registry.h); ConfigError naming
+  /// allocation.method otherwise.
   static std::unique_ptr<AllocationStrategy> create(const std::string& method);
-  /// Names create() accepts.
-  static std::vector<std::string> names();
 };
 
 /// MoLA preset block counts ("2468" → {2,4,6,8}); ConfigError naming allocation.preset if unknown.
@@ -117,8 +116,9 @@ ExpertAllocation expert_allocation_from_guilomo(const GuiLoMoAllocation& allocat
 /// Budget fields taken from an ExperimentConfig with adapters.
 AllocationBudget budget_from(const ExperimentConfig& cfg);
 
-/// The allocation an experiment config asks for on a backbone of this shape: plain LoRA is one
-/// rank-r expert per layer with top-k 1; LoRA-MoE goes through the named strategy. Layers left
+/// The allocation an experiment config asks for on a backbone of this shape, before the run:
+/// the plan of the config's method (Method::plan; plain LoRA is one rank-r expert per layer
+/// with top-k 1). Layers left
 /// out by adapters.layers_to_transform get no experts and top-k 0 (ConfigError naming the
 /// index when one is out of the shape's range).
 ExpertAllocation plan_allocation(const ExperimentConfig& cfg, const ModelShape& shape);

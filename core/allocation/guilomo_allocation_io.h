@@ -24,6 +24,8 @@ namespace apportion {
 
 /// The "format" value of our layout.
 constexpr const char* kGuiLoMoAllocationFormat = "apportion.guilomo_allocation";
+/// The file name a search run writes its allocation to, in its run folder.
+constexpr const char* kGuiLoMoAllocationFile = "guilomo_allocation.json";
 /// Infix of the reference's rank.json keys: module path + infix + slot index.
 constexpr const char* kGuiLoMoRankKeyInfix = ".expertlora_E_vector_";
 

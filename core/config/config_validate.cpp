@@ -8,7 +8,7 @@
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
 #include "core/config/json_reader.h"
-#include "core/config/method_config_io.h"
+#include "core/methods/method_registry.h"
 
 namespace apportion {
 namespace {
@@ -22,7 +22,7 @@ void require(bool ok, const std::string& path, const std::string& message) {
 }
 
 void validate_adapters(const AdapterConfig& a, const AllocationConfig& alloc) {
-  require(a.method == "lora" || a.method == "moe_lora", "adapters.method",
+  require(a.plain_lora() || a.method == "moe_lora", "adapters.method",
           "must be \"lora\" or \"moe_lora\"" + got(a.method));
   require(!a.target_modules.empty(), "adapters.target_modules", "must name at least one module");
   std::set<std::string> seen;
@@ -41,47 +41,21 @@ void validate_adapters(const AdapterConfig& a, const AllocationConfig& alloc) {
   require(a.balance.coef >= 0, "adapters.balance.coef", "must be >= 0" + got(a.balance.coef));
   require(a.balance.scope == "layer" || a.balance.scope == "module", "adapters.balance.scope",
           "must be \"layer\" or \"module\"" + got(a.balance.scope));
-  if (a.method == "lora") return;
+  if (a.plain_lora()) return;
 
   require(a.num_experts >= 1 && a.num_experts <= 256, "adapters.num_experts",
           "must be in 1..256" + got(a.num_experts));
   require(a.top_k >= 1, "adapters.top_k", "must be >= 1" + got(a.top_k));
-
-  // The smallest expert count any layer gets bounds top_k.
-  int min_experts = a.num_experts;
-  std::string experts_source = "adapters.num_experts";
-  if (!alloc.experts_per_layer.empty()) {
-    for (size_t i = 0; i < alloc.experts_per_layer.size(); ++i) {
-      require(alloc.experts_per_layer[i] >= 1 && alloc.experts_per_layer[i] <= 256,
-              "allocation.experts_per_layer[" + std::to_string(i) + "]",
-              "must be in 1..256" + got(alloc.experts_per_layer[i]));
-    }
-    min_experts = *std::min_element(alloc.experts_per_layer.begin(), alloc.experts_per_layer.end());
-    experts_source = "allocation.experts_per_layer";
-  } else if (alloc.method == "mola") {
-    const auto blocks = mola_preset_blocks(alloc.preset);
-    min_experts = *std::min_element(blocks.begin(), blocks.end());
-    experts_source = "allocation.preset \"" + alloc.preset + "\"";
+  for (size_t i = 0; i < alloc.experts_per_layer.size(); ++i) {
+    require(alloc.experts_per_layer[i] >= 1 && alloc.experts_per_layer[i] <= 256,
+            "allocation.experts_per_layer[" + std::to_string(i) + "]",
+            "must be in 1..256" + got(alloc.experts_per_layer[i]));
   }
-  // GuiLoMo bounds top-k by its supernet (allocation.guilomo.n_max, method_config_io.cpp).
-  if (alloc.top_k_per_layer.empty() && alloc.method != "guilomo") {
-    require(a.top_k <= min_experts, "adapters.top_k",
-            "must be <= number of experts (" + std::to_string(min_experts) + " in " +
-                experts_source + ")" + got(a.top_k));
-  }
+  // top-k against the fewest experts of any layer: the method's own check (Method::validate).
 }
 
-void validate_allocation(const AllocationConfig& a, bool has_adapters) {
-  const auto names = AllocationStrategy::names();
-  if (!has_adapters) return;
-  require(std::find(names.begin(), names.end(), a.method) != names.end(), "allocation.method",
-          "unknown method \"" + a.method +
-              "\" (known: uniform, mola, guilomo, drlora, static_frequency)");
-  if (a.method == "mola" && a.experts_per_layer.empty()) {
-    require(!a.preset.empty(), "allocation.preset",
-            "mola needs a preset (2468, 8642, diamond, uniform) or allocation.experts_per_layer");
-    mola_preset_blocks(a.preset);  // throws with the path on an unknown preset
-  }
+void validate_allocation(const AllocationConfig& a) {
+  method_named(a.method);  // ConfigError naming allocation.method, listing the known ones
   for (size_t i = 0; i < a.top_k_per_layer.size(); ++i) {
     require(a.top_k_per_layer[i] >= 1, "allocation.top_k_per_layer[" + std::to_string(i) + "]",
             "must be >= 1" + got(a.top_k_per_layer[i]));
@@ -151,14 +125,12 @@ void validate_train(const TrainConfig& t) {
 void validate_layers_to_transform(const ExperimentConfig& c) {
   const auto& layers = c.adapters->layers_to_transform;
   if (layers.empty()) return;
-  // GuiLoMo searches (and its readout files describe) experts and ranks for every layer's
-  // modules, and DR-LoRA's budget L·N·r_target and growth schedule span every MoE layer
-  // (core/drlora); the static-frequency baseline is matched to that budget. Leaving layers out
-  // would silently change what these methods compare, so they reject it instead.
-  const std::string& method = c.allocation.method;
-  require(method != "guilomo" && method != "drlora" && method != "static_frequency",
-          "adapters.layers_to_transform",
-          "not supported with allocation.method \"" + method +
+  // Methods that allocate over every layer themselves (GuiLoMo's search, DR-LoRA's budget
+  // L·N·r_target and schedule, AlphaLoRA's spectrum, IncreLoRA's budget) would silently change
+  // what they compare if layers were left out, so they reject it instead.
+  const Method& method = method_of(c);
+  require(!method.traits().whole_model, "adapters.layers_to_transform",
+          "not supported with allocation.method \"" + c.allocation.method +
               "\" (it allocates over every layer itself); use uniform, mola or plain LoRA "
               "(adapters.method \"lora\"), or remove layers_to_transform");
   std::set<int> seen;
@@ -207,6 +179,7 @@ void ExperimentConfig::validate() const {
             "pretraining needs an output folder for the trained backbone");
   }
   if (adapters) validate_adapters(*adapters, allocation);
+  if (adapters) validate_allocation(allocation);
   if (adapters) validate_layers_to_transform(*this);
   if (adapters && adapters->train_backbone_router && has_inline) {
     // An inline dense backbone has no router to train (folders are checked at injection).
@@ -219,12 +192,7 @@ void ExperimentConfig::validate() const {
             "the inline backbone.config is dense (no num_experts / num_local_experts); only "
             "sparse-MoE backbones have a router to train");
   }
-  validate_allocation(allocation, adapters.has_value());
-  if (adapters && allocation.method == "guilomo")
-    validate_guilomo_config(allocation.guilomo, *this);
-  if (adapters && (allocation.method == "drlora" || allocation.method == "static_frequency")) {
-    validate_drlora_config(allocation.drlora);
-  }
+  if (adapters) method_named(allocation.method).validate(*this);
   validate_data(data);
   validate_train(train);
 }

@@ -5,6 +5,7 @@
 #include "core/common/error.h"
 #include "core/config/json_reader.h"
 #include "core/config/method_config_io.h"
+#include "core/methods/method_registry.h"
 
 namespace apportion {
 namespace {
@@ -66,8 +67,15 @@ AllocationConfig parse_allocation(const nlohmann::json& j) {
   r.get("preset", a.preset);
   r.get("experts_per_layer", a.experts_per_layer);
   r.get("top_k_per_layer", a.top_k_per_layer);
-  if (const auto* g = r.raw("guilomo")) a.guilomo = parse_guilomo_config(*g);
-  if (const auto* d = r.raw("drlora")) a.drlora = parse_drlora_config(*d);
+  // Every other key is a method's section (core/methods): the methods that own it parse it.
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      const auto owners = methods_with_section(key);
+      if (owners.empty()) continue;
+      r.raw(key);
+      owners.front()->parse_section(value, a);
+    }
+  }
   r.finish();
   return a;
 }
@@ -179,10 +187,10 @@ nlohmann::json ExperimentConfig::to_json() const {
                        {"preset", allocation.preset},
                        {"experts_per_layer", allocation.experts_per_layer},
                        {"top_k_per_layer", allocation.top_k_per_layer}};
-    if (allocation.method == "guilomo")
-      j["allocation"]["guilomo"] = guilomo_config_to_json(allocation.guilomo);
-    if (allocation.method == "drlora" || allocation.method == "static_frequency") {
-      j["allocation"]["drlora"] = drlora_config_to_json(allocation.drlora);
+    // The method's own section, every default written out.
+    const Method& method = method_named(allocation.method);
+    if (nlohmann::json section = method.section_json(allocation); !section.is_null()) {
+      j["allocation"][method.section()] = std::move(section);
     }
   }
   j["data"] = {{"suite", data.suite},

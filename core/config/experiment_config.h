@@ -59,6 +59,8 @@ struct AdapterConfig {
   std::vector<int> layers_to_transform;
   /// True when decoder layer `layer` gets adapters (layers_to_transform empty or listing it).
   bool adapts_layer(int layer) const;
+  /// True for plain LoRA adapters (adapters.method "lora": one rank-r adapter, no router).
+  bool plain_lora() const { return method == "lora"; }
 };
 
 /// ConfigError "adapters.layers_to_transform[i]: layer L out of range (the backbone has N
@@ -129,6 +131,9 @@ struct AllocationConfig {
   std::vector<int> top_k_per_layer;    ///< optional per-layer top-k (else adapters.top_k)
   GuiLoMoConfig guilomo;
   DrLoraConfig drlora;
+  /// The sections of methods that keep their settings to themselves (core/methods/<method>/),
+  /// by section key, as those methods normalised them (every default written out).
+  std::map<std::string, nlohmann::json> sections;
 };
 
 /// The data a run trains on: the embedded task suite, the pretraining corpus, or instruction

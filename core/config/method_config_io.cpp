@@ -7,7 +7,7 @@
 
 #include "core/allocation/expert_allocation.h"
 #include "core/config/json_reader.h"
-#include "core/drlora/drlora_options.h"
+#include "core/methods/drlora/drlora_options.h"
 
 namespace apportion {
 namespace {

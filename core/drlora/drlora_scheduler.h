@@ -34,10 +34,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/drlora/drlora_options.h"
+#include "core/backbone/model_config.h"
 #include "core/drlora/growth_schedule.h"
 #include "core/events/training_events.h"
-#include "core/model/model_config.h"
+#include "core/methods/drlora/drlora_options.h"
 #include "core/model/transformer_lm.h"
 
 namespace torch::optim {

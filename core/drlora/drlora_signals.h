@@ -9,7 +9,7 @@
 
 #include <vector>
 
-#include "core/drlora/drlora_options.h"
+#include "core/methods/drlora/drlora_options.h"
 
 namespace apportion {
 

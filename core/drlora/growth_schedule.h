@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/drlora/drlora_options.h"
+#include "core/methods/drlora/drlora_options.h"
 
 namespace apportion {
 

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/backbone/model_config.h"
 #include "core/config/experiment_config.h"
-#include "core/model/model_config.h"
 
 namespace apportion {
 

@@ -20,6 +20,7 @@
 
 #include <cmath>
 
+#include "core/adapters/moe_lora_adapter.h"
 #include "core/common/error.h"
 
 namespace apportion {
@@ -162,32 +163,21 @@ torch::Tensor GsvMoeLoraAdapterImpl::delta_with_masks(const torch::Tensor& x,
            "GuiLoMo expert mask must be [", experts, "], got ", expert_mask.sizes());
   AP_CHECK(rank_mask.dim() == 2 && rank_mask.size(0) == experts && rank_mask.size(1) == rank,
            "GuiLoMo rank mask must be [", experts, ", ", rank, "], got ", rank_mask.sizes());
-  const auto din = x.size(-1);
-  auto out_sizes = x.sizes().vec();
-  out_sizes.back() = lora_B.size(0);
-  auto xf = x.reshape({-1, din});  // [N, Din]
-  const auto tokens = xf.size(0);
-  // Routing in float32 at least (the reference's softmax(dtype=float)).
-  const auto route_type = c10::promoteTypes(x.scalar_type(), torch::kFloat32);
-  auto logits =
-      torch::linear(xf, router_weight).to(route_type) + expert_mask.to(route_type);  // [N, E]
-  auto probs = torch::softmax(logits, /*dim=*/1);                                    // [N, E]
-  auto top = probs.topk(options_.top_k, /*dim=*/1);
-  auto top_p = std::get<0>(top);  // [N, k]
-  top_p = top_p / top_p.sum(/*dim=*/1, /*keepdim=*/true);
-  auto gates = torch::zeros_like(probs).scatter(/*dim=*/1, std::get<1>(top), top_p);  // [N, E]
-  // diag(E ⊙ m) A: each row of A scaled by its rank's E and mask.
+  // The shared LoRA-MoE forward (moe_lora_adapter.h): the expert mask adds to the router
+  // logits; diag(E ⊙ m) A scales each row of A by its rank's E and mask.
   auto row_scale = (lora_E * rank_mask.to(lora_E.scalar_type())).reshape({experts * rank, 1});
-  auto a_masked = lora_A * row_scale;  // [E·R, Din]
-  auto h = torch::dropout(xf, options_.dropout, /*train=*/is_training() && options_.dropout > 0.0);
-  h = torch::linear(h, a_masked);  // [N, E·R]
-  auto colscale =
-      gates.unsqueeze(/*dim=*/2).expand({tokens, experts, rank}).reshape({tokens, experts * rank}) *
-      scaling();                                                         // [N, E·R]
-  auto delta = torch::linear(h * colscale.to(h.scalar_type()), lora_B);  // [N, Dout]
-  last_logits_ = logits;
-  last_gates_ = gates.detach();
-  return delta.reshape(out_sizes);  // [.., Dout]
+  const auto route_type = c10::promoteTypes(x.scalar_type(), torch::kFloat32);
+  LoraMoeOperands op;
+  op.router_weight = router_weight;
+  op.logit_mask = expert_mask;
+  op.top_k = options_.top_k;
+  op.lora_A = lora_A * row_scale;  // [E·R, Din]
+  op.lora_B = lora_B;
+  op.column_expert =
+      torch::arange(experts, x.options().dtype(torch::kInt64)).repeat_interleave(rank);  // [E·R]
+  op.column_scaling = torch::full({experts * rank}, scaling(), x.options().dtype(route_type));
+  op.dropout = options_.dropout;
+  return lora_moe_forward(op, x, is_training(), &last_logits_, &last_gates_);
 }
 
 void GsvMoeLoraAdapterImpl::clear_cache() {

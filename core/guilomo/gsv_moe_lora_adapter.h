@@ -4,8 +4,9 @@
 // GuidedSelection Vectors that pick how many experts (g^E, additive mask on the router logits)
 // and how many ranks per expert (g^R, multiplicative mask on the rows of A) are active. The
 // masks have straight-through backward rules (custom autograd functions, see gsv_expert_mask /
-// gsv_rank_mask). Like MoeLoraAdapter, all experts are computed with two matrix products over
-// stacked A [E·R, Din] and B [Dout, E·R]; there is no per-expert loop.
+// gsv_rank_mask). The forward is the shared LoRA-MoE layer (lora_moe_forward in
+// moe_lora_adapter.h) with the masks folded into its operands: two matrix products over stacked
+// A [E·R, Din] and B [Dout, E·R], no per-expert loop.
 //
 // Parameter names (the level split of METHODS.md §3.3 is by name, see is_gsv_parameter):
 //   router.weight [E, Din], lora_A [E·R, Din], lora_B [Dout, E·R], lora_E [E, R]   → w

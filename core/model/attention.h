@@ -11,7 +11,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "core/adapters/adaptable_linear.h"
-#include "core/model/model_config.h"
+#include "core/backbone/model_config.h"
 #include "core/model/module_init.h"
 #include "core/model/rms_norm.h"
 

@@ -8,9 +8,9 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include "core/backbone/model_config.h"
 #include "core/model/attention.h"
 #include "core/model/mlp.h"
-#include "core/model/model_config.h"
 #include "core/model/moe_block.h"
 #include "core/model/rms_norm.h"
 

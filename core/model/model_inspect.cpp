@@ -9,9 +9,9 @@
 #include <map>
 #include <sstream>
 
+#include "core/backbone/model_config.h"
 #include "core/common/error.h"
 #include "core/model/checkpoint_files.h"
-#include "core/model/model_config.h"
 
 namespace apportion {
 namespace {

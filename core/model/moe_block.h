@@ -13,8 +13,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "core/backbone/model_config.h"
 #include "core/model/mlp.h"
-#include "core/model/model_config.h"
 #include "core/model/module_init.h"
 
 namespace apportion {

@@ -10,7 +10,7 @@
 #include <ATen/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "core/model/model_config.h"
+#include "core/backbone/model_config.h"
 
 namespace apportion {
 

@@ -25,9 +25,9 @@
 #include <torch/nn/pimpl.h>
 
 #include "core/adapters/adaptable_linear.h"
+#include "core/backbone/model_config.h"
 #include "core/model/decoder_layer.h"
 #include "core/model/kv_cache.h"
-#include "core/model/model_config.h"
 #include "core/model/module_init.h"
 #include "core/model/rms_norm.h"
 #include "core/model/token_embedding.h"

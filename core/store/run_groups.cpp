@@ -18,7 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/methods/method_registry.h"
 #include "core/store/run_writer.h"
+#include "core/store/store_keys.h"
 
 namespace apportion {
 
@@ -257,17 +259,21 @@ MeanDifference difference_of_means(const std::vector<double>& a, const std::vect
   return d;
 }
 
+/// The method of a stored run's config (allocation.method), or nullptr.
+const Method* stored_method(const nlohmann::json& config) {
+  const auto* method = find_path(config, {"allocation", "method"});
+  return method && method->is_string() ? find_method(method->get<std::string>()) : nullptr;
+}
+
 std::string pipeline_role(const Run& run) {
   const auto config = nlohmann::json::parse(run.config_json, nullptr, /*allow_exceptions=*/false);
-  if (const auto* method = find_path(config, {"allocation", "method"});
-      method && method->is_string() && *method == "guilomo") {
-    const auto* stage = find_path(config, {"allocation", "guilomo", "stage"});
-    if (stage && stage->is_string() && (*stage == "search" || *stage == "retrain")) {
-      return stage->get<std::string>();
-    }
-  }
-  if (run.tags.count("pipeline") == 0) return "";
-  return run.tags.count("guilomo/search_run") ? "retrain" : "search";
+  // The pipeline tag names the method (older runs' configs may lack their stage); else the
+  // config's method.
+  const Method* method = nullptr;
+  if (const auto tag = run.tags.find(kPipelineTag); tag != run.tags.end())
+    method = find_method(tag->second);
+  if (!method) method = stored_method(config);
+  return method ? method->stage_role(config, run.tags) : "";
 }
 
 std::string seed_group_key(const Run& run) {
@@ -278,12 +284,7 @@ std::string seed_group_key(const Run& run) {
   std::string canonical;
   if (config.is_object()) {
     config.erase("seed");
-    if (auto g = config.find("allocation"); g != config.end() && g->is_object()) {
-      if (auto gl = g->find("guilomo"); gl != g->end() && gl->is_object()) {
-        gl->erase("search_run");
-        gl->erase("allocation_file");
-      }
-    }
+    if (const Method* method = stored_method(config)) method->strip_links(config);
     canonical = config.dump();  // objects are key-sorted: the same config, the same text
   } else {
     canonical = run.config_json;

@@ -7,6 +7,28 @@ namespace apportion {
 /// Tag holding the message given to RunStore::finish_run (error text, kill reason).
 constexpr const char* kStatusMessageTag = "status_message";
 
+/// The allocation_method recorded for pretraining runs (a run kind, not an allocation method).
+constexpr const char* kPretrainRunLabel = "pretrain";
+
+// Tags every run gets when it starts (trainer.cpp), read by the GUI and the CLI.
+
+/// "pretrain" or "finetune".
+constexpr const char* kKindTag = "kind";
+/// Trainable (adapter) and total parameters of the built model.
+constexpr const char* kTrainableParamsTag = "trainable_params";
+constexpr const char* kTotalParamsTag = "total_params";
+/// Adapted projections, comma-separated ("q_proj,v_proj").
+constexpr const char* kModulesTag = "modules";
+/// train.steps of the run.
+constexpr const char* kTotalStepsTag = "total_steps";
+/// Trainable parameters in use when fewer than trainable_params (rank-growing methods).
+constexpr const char* kActiveParamsTag = "active_params";
+/// Rank-growing methods (DR-LoRA, its static baseline, IncreLoRA): the Σ active rank the run
+/// ends at (its budget).
+constexpr const char* kRankBudgetTag = "rank_budget";
+/// Set on both runs of a multi-stage method's pipeline, with the method's name as its value.
+constexpr const char* kPipelineTag = "pipeline";
+
 /// Experiment name used when a run starts without one.
 constexpr const char* kDefaultExperimentName = "default";
 

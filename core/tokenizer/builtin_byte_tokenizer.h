@@ -5,7 +5,7 @@
 // Token strings: "<0xNN>" for bytes, "<pad>", "<bos>", "<eos>" for the specials.
 #pragma once
 
-#include "core/data/byte_tokenizer.h"
+#include "core/tokenizer/byte_tokenizer.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace apportion::tok {

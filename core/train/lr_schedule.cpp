@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Warmup + cosine/linear/constant learning-rate schedule.
+// Warmup + cosine/linear/constant learning-rate schedule, stepped as Hugging Face's.
 #include "core/train/lr_schedule.h"
 
 #include <algorithm>
@@ -9,7 +9,11 @@ namespace apportion {
 
 double learning_rate_at(const TrainConfig& cfg, int64_t step) {
   const double peak = cfg.lr;
-  if (cfg.warmup_steps > 0 && step <= cfg.warmup_steps) {
+  // Hugging Face's LambdaLR schedules: optimiser step s uses λ(s − 1) (the scheduler steps
+  // after the optimiser), so the first step of a warm-up trains at rate 0, as in the reference
+  // codes (MoLA, GuiLoMo: get_linear/cosine_schedule_with_warmup).
+  step -= 1;
+  if (cfg.warmup_steps > 0 && step < cfg.warmup_steps) {
     return peak * static_cast<double>(step) / static_cast<double>(cfg.warmup_steps);
   }
   if (cfg.schedule == "constant") return peak;

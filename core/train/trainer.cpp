@@ -17,6 +17,7 @@
 #include "core/common/error.h"
 #include "core/data/batcher.h"
 #include "core/data/jsonl_dataset.h"
+#include "core/methods/method_registry.h"
 #include "core/store/store_keys.h"
 #include "core/tensor/safetensors.h"
 #include "core/tokenizer/builtin_byte_tokenizer.h"
@@ -25,6 +26,7 @@
 #include "core/train/evaluator.h"
 #include "core/train/generate_eval.h"
 #include "core/train/lr_schedule.h"
+#include "core/train/method_runtime.h"
 #include "core/train/model_builder.h"
 #include "core/train/train_records.h"
 #include "core/train/training_hooks.h"
@@ -57,7 +59,7 @@ struct Trainer::Impl {
   std::unique_ptr<Batcher> batcher;
   std::unique_ptr<Batcher> eval_batcher;
   std::unique_ptr<TrainingHooks> hooks;
-  /// GuiLoMo search with split "holdout": training examples held out for the GSVs only.
+  /// Training examples held out for a method's upper level only (GuiLoMo's GSVs, split "holdout").
   std::vector<Example> alpha_examples;
   std::vector<std::string> modules;  // module axis of the records
   std::string checkpoint_path;
@@ -141,17 +143,20 @@ struct Trainer::Impl {
     } else {
       suite = make_task_suite(d);
     }
-    if (needs_holdout_split(*cfg)) split_holdout();
+    if (!pretrain) {
+      const auto [fraction, path] = runtime_of(*cfg).holdout_fraction(*cfg);
+      if (fraction > 0.0) split_holdout(fraction, path);
+    }
   }
 
-  /// Moves a seeded share (allocation.guilomo.val_fraction) of the training examples into
-  /// alpha_examples: the GSVs learn on them and w never sees them.
-  void split_holdout() {
+  /// Moves a seeded share (the method's holdout_fraction, e.g. allocation.guilomo.val_fraction)
+  /// of the training examples into alpha_examples: the method's upper level learns on them and
+  /// w never sees them.
+  void split_holdout(double fraction, const std::string& path) {
     const auto n = static_cast<int64_t>(suite.train.size());
-    const auto held = static_cast<int64_t>(n * cfg->allocation.guilomo.val_fraction);
+    const auto held = static_cast<int64_t>(n * fraction);
     if (held < 1 || held >= n) {
-      throw ConfigError("allocation.guilomo.val_fraction: holds out " + std::to_string(held) +
-                        " of " + std::to_string(n) +
+      throw ConfigError(path + ": holds out " + std::to_string(held) + " of " + std::to_string(n) +
                         " training examples; both splits need at least one (raise "
                         "data.train_examples or change the fraction)");
     }
@@ -162,8 +167,8 @@ struct Trainer::Impl {
       (i < n - held ? train : alpha_examples).push_back(std::move(ex));
     }
     suite.train = std::move(train);
-    log("info", "GuiLoMo holdout split: " + std::to_string(suite.train.size()) +
-                    " examples for w, " + std::to_string(alpha_examples.size()) + " for the GSVs");
+    log("info", "holdout split: " + std::to_string(suite.train.size()) + " examples for w, " +
+                    std::to_string(alpha_examples.size()) + " for the method's upper level");
   }
 
   RunStarted run_started() const {
@@ -172,27 +177,23 @@ struct Trainer::Impl {
     e.experiment_name = cfg->name.empty() ? "default" : cfg->name;
     e.run_name = opt->run_name.empty() ? e.experiment_name : opt->run_name;
     e.config_json = opt->config_json;
-    e.allocation_method = cfg->is_pretraining() ? "pretrain"
-                          : built.supernet      ? "guilomo_search"
-                          : cfg->adapters->method == "lora" && cfg->allocation.method != "drlora" &&
-                                  cfg->allocation.method != "static_frequency"
-                              ? "lora"
-                              : cfg->allocation.method;
+    e.allocation_method =
+        cfg->is_pretraining() ? kPretrainRunLabel : method_of(*cfg).run_label(*cfg);
     e.seed = cfg->seed;
     e.device = cfg->train.device;
     e.tags["dtype"] = cfg->train.dtype;
     e.tags["autocast"] = cfg->train.autocast ? "on" : "off";
     e.torch_version = torch_version_string();
     e.params = flatten_json(nlohmann::json::parse(opt->config_json));
-    e.tags["kind"] = cfg->is_pretraining() ? "pretrain" : "finetune";
-    e.tags["trainable_params"] = std::to_string(built.trainable_count);
-    e.tags["total_params"] = std::to_string(built.total_count);
-    e.tags["modules"] = [&] {
+    e.tags[kKindTag] = cfg->is_pretraining() ? kPretrainRunLabel : "finetune";
+    e.tags[kTrainableParamsTag] = std::to_string(built.trainable_count);
+    e.tags[kTotalParamsTag] = std::to_string(built.total_count);
+    e.tags[kModulesTag] = [&] {
       std::string s;
       for (const auto& m : modules) s += (s.empty() ? "" : ",") + m;
       return s;
     }();
-    e.tags["total_steps"] = std::to_string(cfg->train.steps);
+    e.tags[kTotalStepsTag] = std::to_string(cfg->train.steps);
     e.resumed = opt->resume;
     return e;
   }
@@ -371,12 +372,12 @@ TrainResult Trainer::Impl::loop() {
       built.adapters &&
       std::any_of(built.adapters->adapters().begin(), built.adapters->adapters().end(),
                   [](const InjectedAdapter& a) { return a.expert < 0; });
-  if (dense_adapters && !built.supernet) {
-    for (auto& m : allocation_records(built.allocation, modules, step)) sink->on_matrix(m);
-  }
-  if (built.guilomo_allocation && cfg->allocation.guilomo.search_run.size()) {
-    sink->on_tag({"guilomo/search_run", cfg->allocation.guilomo.search_run});
-    sink->on_tag({"pipeline", "guilomo"});
+  if (!cfg->is_pretraining()) {
+    const MethodRuntime& method = runtime_of(*cfg);
+    if (dense_adapters && method.records_planned_allocation(*cfg)) {
+      for (auto& m : allocation_records(built.allocation, modules, step)) sink->on_matrix(m);
+    }
+    for (const auto& [key, value] : method.start_tags(*cfg)) sink->on_tag({key, value});
   }
   // Fresh fine-tuning runs only: a resumed run wrote its baseline when it started. Before
   // before_training, so a GuiLoMo search's cost clock does not count it.

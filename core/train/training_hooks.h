@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // TrainingHooks: what an allocation method adds to the ordinary training loop of trainer.cpp —
-// GuiLoMo's architect step and GSV records (guilomo_search_hooks.h), DR-LoRA's signals and
-// growth events and the static-frequency calibration (drlora_hooks.h). The loop calls them at
-// fixed points; the default does nothing (uniform, MoLA, plain LoRA, GuiLoMo retrain).
+// GuiLoMo's architect step and GSV records (core/guilomo/guilomo_search_hooks.h), DR-LoRA's
+// signals and growth events and the static-frequency calibration (core/drlora/drlora_hooks.h),
+// IncreLoRA's growth, AlphaLoRA's spectrum records. The method's runtime row creates them
+// (method_runtime.h). The loop calls them at fixed points; the default does nothing.
 //
 // Loop order per optimiser step s (1-based) and micro-batch m:
 //   before_micro_step(s, m, batch, lr) → forward → loss + extra_loss() → after_forward(batch)
@@ -72,8 +73,5 @@ class TrainingHooks {
 
 /// The hooks of cfg's allocation method (a no-op object for methods without any).
 std::unique_ptr<TrainingHooks> make_training_hooks(const HookContext& context);
-
-/// True for methods whose training loop needs the held-out α split (GuiLoMo search, holdout).
-bool needs_holdout_split(const ExperimentConfig& cfg);
 
 }  // namespace apportion

@@ -182,9 +182,11 @@ method_presets)
     expect_code $? 0
   done
   [ -f "$WS/backbones/tiny-mixtral/model.safetensors" ] || fail "no tiny-mixtral backbone"
-  for preset in mola-2468 guilomo guilomo-budget drlora drlora-uniform drlora-static; do
+  for preset in mola-2468 guilomo guilomo-budget drlora drlora-uniform drlora-static alphalora \
+                increlora; do
     "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --max-steps 8 \
       --set allocation.guilomo.search_steps=4 --set allocation.drlora.interval=2 \
+      --set allocation.increlora.interval=1 \
       >"$WS/$preset.out" 2>"$WS/$preset.err"
     code=$?
     [ "$code" = 0 ] || fail "$preset: exit $code: $(tail -n 5 "$WS/$preset.err")"
@@ -218,6 +220,20 @@ method_presets)
   grep -q '"drlora/total_rank": *"128"' "$WS/dr.json" || fail "drlora: Σ rank is not the budget 4·4·8: $(grep -o '"drlora/[a-z_]*": *"[^"]*"' "$WS/dr.json")"
   st=$(head -n 1 "$WS/drlora-static.out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
   "$APP" show "$st" --db "$DB" --json | grep -q '"drlora/total_rank": *"128"' || fail "static: Σ rank is not the budget"
+  # AlphaLoRA: the spectrum records and MoLA 2468's 20 experts spread by α.
+  al=$(head -n 1 "$WS/alphalora.out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" show "$al" --db "$DB" --json >"$WS/al.json"
+  for k in alphalora/alpha alphalora/layer_alpha alloc/experts; do
+    grep -q "\"$k\"" "$WS/al.json" || fail "alphalora lacks $k"
+  done
+  counts=$(grep -o '"alphalora/experts_per_layer": *"[0-9,]*"' "$WS/al.json" | sed 's/.*"\([0-9,]*\)"/\1/')
+  [ "$(echo "$counts" | awk -F, '{s = 0; for (i = 1; i <= NF; i++) s += $i; print s}')" = 20 ] || fail "alphalora: experts $counts do not sum to 20"
+  grep -q '"method": *"alphalora"' "$WS/al.json" || fail "alphalora method label"
+  # IncreLoRA: growth events spend the budget 4 layers · 7 projections · r_target 22.
+  il=$(head -n 1 "$WS/increlora.out" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+  "$APP" show "$il" --db "$DB" --json >"$WS/il.json"
+  grep -q '"increlora/rank"' "$WS/il.json" || fail "increlora lacks rank records"
+  grep -q '"increlora/total_rank": *"616"' "$WS/il.json" || fail "increlora: Σ rank is not the budget 616: $(grep -o '"increlora/[a-z_]*": *"[^"]*"' "$WS/il.json")"
   ;;
 method_determinism)
   # Same config, same seed, one thread: GuiLoMo's search and DR-LoRA give bit-identical adapters.
@@ -228,10 +244,10 @@ method_determinism)
     --set data.train_examples=32 --set data.eval_examples=8 2>/dev/null
   "$APP" pretrain "$EXP/pretrain-tiny-moe.json" --db "$DB" --threads 1 --progress none --max-steps 2 \
     --set data.train_examples=32 --set data.eval_examples=8 2>/dev/null
-  for preset in guilomo drlora drlora-static; do
+  for preset in guilomo drlora drlora-static alphalora increlora; do
     for i in 1 2; do
       "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --set allocation.guilomo.stage=search \
-        --set allocation.guilomo.search_steps=6 \
+        --set allocation.guilomo.search_steps=6 --set allocation.increlora.interval=2 \
         --set allocation.drlora.interval=2 >"$WS/$preset.$i" 2>"$WS/err"
       expect_code $? 0
       run=$(head -n 1 "$WS/$preset.$i" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
@@ -242,9 +258,10 @@ method_determinism)
   done
   # Stop after 3 steps and resume: the method state (DR-LoRA's ranks and trackers, GuiLoMo's
   # GSVs and their AdamW) is in the checkpoint, so the adapters equal the uninterrupted run's.
-  for preset in guilomo drlora; do
+  for preset in guilomo drlora increlora; do
     "$APP" train "$EXP/$preset.json" --db "$DB" "${SHORT[@]}" --set allocation.guilomo.stage=search \
       --set allocation.guilomo.search_steps=6 --set allocation.drlora.interval=2 \
+      --set allocation.increlora.interval=2 \
       --stop-after 3 >"$WS/$preset.stop" 2>"$WS/err"
     expect_code $? 3
     run=$(head -n 1 "$WS/$preset.stop" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')

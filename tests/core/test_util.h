@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "core/model/model_config.h"
+#include "core/backbone/model_config.h"
 
 namespace apportion::test {
 

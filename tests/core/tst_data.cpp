@@ -14,10 +14,10 @@
 
 #include "core/common/error.h"
 #include "core/data/batcher.h"
-#include "core/data/byte_tokenizer.h"
 #include "core/data/fact_base.h"
 #include "core/data/task_generators.h"
 #include "core/data/task_suite.h"
+#include "core/tokenizer/byte_tokenizer.h"
 #include "core/tokenizer/tokenizer.h"
 
 using namespace apportion;

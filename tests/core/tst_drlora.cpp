@@ -17,12 +17,12 @@
 
 #include "core/adapters/lora_adapter.h"
 #include "core/common/error.h"
-#include "core/drlora/drlora_options.h"
 #include "core/drlora/drlora_scheduler.h"
 #include "core/drlora/drlora_signals.h"
 #include "core/drlora/growth_schedule.h"
 #include "core/drlora/rank_growth.h"
 #include "core/drlora/static_frequency_ranks.h"
+#include "core/methods/drlora/drlora_options.h"
 #include "core/model/transformer_lm.h"
 #include "core/store/matrix_keys.h"
 #include "tests/core/test_util.h"

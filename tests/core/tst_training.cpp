@@ -433,12 +433,17 @@ class TestTraining : public QObject {
     t.warmup_steps = 10;
     t.min_lr_ratio = 0.1;
     t.schedule = "cosine";
-    QCOMPARE(learning_rate_at(t, 5), 0.5);
-    QCOMPARE(learning_rate_at(t, 10), 1.0);
-    QVERIFY(std::abs(learning_rate_at(t, 60) - 0.55) < 1e-12);  // halfway: 0.1 + 0.9 · 0.5
-    QVERIFY(std::abs(learning_rate_at(t, 110) - 0.1) < 1e-12);
+    // Hugging Face's stepping: optimiser step s uses λ(s − 1) (LambdaLR steps after the
+    // optimiser), so step 1 of a warm-up trains at 0 (it was lr / W before the fix).
+    QCOMPARE(learning_rate_at(t, 1), 0.0);
+    QCOMPARE(learning_rate_at(t, 6), 0.5);
+    QCOMPARE(learning_rate_at(t, 11), 1.0);
+    QVERIFY(std::abs(learning_rate_at(t, 61) - 0.55) < 1e-12);  // halfway: 0.1 + 0.9 · 0.5
+    // The last step is λ(T − 1): progress 99/100, as get_cosine_schedule_with_warmup.
+    QVERIFY(std::abs(learning_rate_at(t, 110) - (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * 0.99)))) <
+            1e-12);
     t.schedule = "linear";
-    QVERIFY(std::abs(learning_rate_at(t, 35) - (0.1 + 0.9 * 0.75)) < 1e-12);
+    QVERIFY(std::abs(learning_rate_at(t, 36) - (0.1 + 0.9 * 0.75)) < 1e-12);
     t.schedule = "constant";
     QCOMPARE(learning_rate_at(t, 100), 1.0);
   }

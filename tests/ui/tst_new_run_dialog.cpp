@@ -3,11 +3,14 @@
 // (starting with the JSON path) and disables Launch, form fields and JSON stay in sync, the
 // allocation preview, and Launch writes <workspace>/configs/<name>-<timestamp>.json. Every
 // method of the combo (lora … static_frequency) writes its allocation.method and sub-object,
-// shows its own controls and previews the right count (GuiLoMo supernet, DR-LoRA budget).
+// shows its own controls and previews the right count (GuiLoMo supernet, DR-LoRA budget); every
+// registered method is listed and its fields() become a settings box that patches
+// allocation.<section>.<key>.
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QGroupBox>
-#include <QLocale>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -16,10 +19,27 @@
 #include <QtTest>
 #include <nlohmann/json.hpp>
 
+#include "core/methods/method_registry.h"
 #include "tests/ui/demo_run.h"
 #include "ui/widgets/new_run_dialog.h"
 
 using namespace apportion;
+
+namespace {
+
+/// The widget of field `key` in method `method`'s settings box, as W (nullptr when absent).
+template <typename W>
+W* field(const ui::NewRunDialog& dialog, const char* method, const char* key) {
+  return qobject_cast<W*>(
+      dialog.methodFieldWidget(QString::fromUtf8(method), QString::fromUtf8(key)));
+}
+
+bool boxVisible(const ui::NewRunDialog& dialog, const char* method) {
+  const QGroupBox* box = dialog.methodBox(QString::fromUtf8(method));
+  return box && box->isVisibleTo(&dialog);
+}
+
+}  // namespace
 
 class TestNewRunDialog : public QObject {
   Q_OBJECT
@@ -187,9 +207,11 @@ class TestNewRunDialog : public QObject {
     dialog.methodCombo()->setCurrentIndex(index);
     QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
     QVERIFY2(dialog.previewText().contains(previewNeedle), qPrintable(dialog.previewText()));
-    QCOMPARE(dialog.guilomoBox()->isVisibleTo(&dialog), guilomoControls);
-    QCOMPARE(dialog.drloraBox()->isVisibleTo(&dialog), drControls);
-    QCOMPARE(dialog.rInitSpin()->isVisibleTo(&dialog), rInitControl);
+    const std::string name = method.toStdString();
+    QCOMPARE(boxVisible(dialog, "guilomo"), guilomoControls);
+    QCOMPARE(boxVisible(dialog, "drlora") || boxVisible(dialog, "static_frequency"), drControls);
+    QCOMPARE(boxVisible(dialog, name.c_str()) && field<QSpinBox>(dialog, name.c_str(), "r_init"),
+             rInitControl);
     const auto j = nlohmann::json::parse(dialog.configText().toStdString());
     QCOMPARE(QString::fromStdString(j["adapters"]["method"].get<std::string>()), adaptersMethod);
     const std::string expectedAllocation = method == QLatin1String("lora") ? "mola"  // untouched
@@ -204,11 +226,12 @@ class TestNewRunDialog : public QObject {
       const auto& g = j["allocation"]["guilomo"];
       QCOMPARE(g["stage"].get<std::string>(), std::string("pipeline"));
       QCOMPARE(g["architect_mode"].get<std::string>(), std::string("second_order"));
-      dialog.guilomoStageCombo()->setCurrentText(QStringLiteral("search"));
-      dialog.architectModeCombo()->setCurrentText(QStringLiteral("first_order"));
-      dialog.splitCombo()->setCurrentText(QStringLiteral("alternate"));
-      dialog.readoutCombo()->setCurrentText(QStringLiteral("argmax"));
-      dialog.searchStepsSpin()->setValue(25);
+      field<QComboBox>(dialog, "guilomo", "stage")->setCurrentText(QStringLiteral("search"));
+      field<QComboBox>(dialog, "guilomo", "architect_mode")
+          ->setCurrentText(QStringLiteral("first_order"));
+      field<QComboBox>(dialog, "guilomo", "split")->setCurrentText(QStringLiteral("alternate"));
+      field<QComboBox>(dialog, "guilomo", "readout")->setCurrentText(QStringLiteral("argmax"));
+      field<QSpinBox>(dialog, "guilomo", "search_steps")->setValue(25);
       const auto k = nlohmann::json::parse(dialog.configText().toStdString());
       const auto& h = k["allocation"]["guilomo"];
       QCOMPARE(h["stage"].get<std::string>(), std::string("search"));
@@ -219,25 +242,33 @@ class TestNewRunDialog : public QObject {
       QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
       // Supernet: 8 experts of rank 8 on 7 modules of 4 layers (hidden 32, kv 16, MLP 64):
       // Σ(in+out) = 512, Σ in = 256 per layer → 4 · (64·512 + 8·256) = 139,264.
-      QVERIFY2(dialog.previewText().contains(QLocale::system().toString(139264LL)),
+      QVERIFY2(dialog.previewText().contains(QString::fromStdString(format_count(139264))),
                qPrintable(dialog.previewText()));
       QVERIFY2(dialog.previewText().contains(QStringLiteral("25-step search")),
                qPrintable(dialog.previewText()));
+      // For looking at it: AP_SCREENSHOT_DIR=/tmp ./tst_new_run_dialog writes
+      // new_run_guilomo.png.
+      const QString shots = qEnvironmentVariable("AP_SCREENSHOT_DIR");
+      if (!shots.isEmpty()) {
+        dialog.show();
+        QTest::qWait(200);
+        QVERIFY(dialog.grab().save(shots + QStringLiteral("/new_run_guilomo.png")));
+      }
     }
     if (drControls) {
       const auto& d = j["allocation"]["drlora"];
       QCOMPARE(d["r_target"].get<int>(), 8);
       QCOMPARE(d["r_max"].get<int>(), 32);
       QCOMPARE(d.contains("r_init"), rInitControl);
-      dialog.rTargetSpin()->setValue(6);
-      dialog.rMaxSpin()->setValue(16);
+      field<QSpinBox>(dialog, name.c_str(), "r_target")->setValue(6);
+      field<QSpinBox>(dialog, name.c_str(), "r_max")->setValue(16);
       const auto k = nlohmann::json::parse(dialog.configText().toStdString());
       QCOMPARE(k["allocation"]["drlora"]["r_target"].get<int>(), 6);
       QCOMPARE(k["allocation"]["drlora"]["r_max"].get<int>(), 16);
       QVERIFY2(dialog.previewText().contains(QStringLiteral("× 6 = 192 rank units")),
                qPrintable(dialog.previewText()));
       // 192 rank units × 3 projections × (32 + 64) = 55,296 parameters at the budget.
-      QVERIFY2(dialog.previewText().contains(QLocale::system().toString(55296LL)),
+      QVERIFY2(dialog.previewText().contains(QString::fromStdString(format_count(55296))),
                qPrintable(dialog.previewText()));
       // Switching away drops the DR-LoRA settings again.
       dialog.methodCombo()->setCurrentText(QStringLiteral("uniform"));
@@ -260,10 +291,68 @@ class TestNewRunDialog : public QObject {
     j["allocation"] = {{"method", "drlora"}, {"drlora", {{"r_init", 4}, {"r_target", 8}}}};
     dialog.setConfigText(QString::fromStdString(j.dump(2)));
     QCOMPARE(dialog.methodCombo()->currentText(), QStringLiteral("drlora"));
-    QCOMPARE(dialog.rInitSpin()->value(), 4);
+    QCOMPARE(field<QSpinBox>(dialog, "drlora", "r_init")->value(), 4);
     QVERIFY2(dialog.isValid(), qPrintable(dialog.errorText()));
     QVERIFY2(!dialog.previewText().contains(QStringLiteral("dense adapters")),
              qPrintable(dialog.previewText()));  // only the routed experts are targets
+  }
+
+  void everyMethodIsListedWithItsFields() {
+    ui::NewRunDialog dialog(m_presets, m_workspace);
+    loadMola(dialog, /*moeBackbone=*/true);
+    QCOMPARE(dialog.methodCombo()->count(), static_cast<int>(methods().size()));
+    for (const Method* m : methods()) {
+      const QString name = QString::fromStdString(m->name());
+      const int index = dialog.methodCombo()->findText(name);
+      QVERIFY2(index >= 0, qPrintable(name));
+      QCOMPARE(dialog.methodCombo()->itemData(index, Qt::ToolTipRole).toString(),
+               QString::fromStdString(m->description()));
+      const std::vector<MethodField> fields = m->fields();
+      QGroupBox* box = dialog.methodBox(name);
+      QCOMPARE(box != nullptr, !fields.empty());
+      if (fields.empty()) continue;
+      dialog.methodCombo()->setCurrentIndex(index);
+      QVERIFY2(box->isVisibleTo(&dialog), qPrintable(name));
+      QCOMPARE(box->title(), QString::fromStdString(m->label()));
+      int editors = 0;
+      for (QWidget* w : box->findChildren<QWidget*>(Qt::FindDirectChildrenOnly))
+        if (qobject_cast<QAbstractSpinBox*>(w) || qobject_cast<QComboBox*>(w) ||
+            qobject_cast<QLineEdit*>(w))
+          ++editors;
+      QCOMPARE(editors, static_cast<int>(fields.size()));
+      for (const Method* other : methods())
+        if (other != m && dialog.methodBox(QString::fromStdString(other->name())))
+          QVERIFY(!dialog.methodBox(QString::fromStdString(other->name()))->isVisibleTo(&dialog));
+      // Each field edit lands at allocation.<section>.<key>.
+      for (const MethodField& f : fields) {
+        QWidget* w = dialog.methodFieldWidget(name, QString::fromStdString(f.key));
+        QVERIFY2(w && w->parentWidget() == box,
+                 qPrintable(name + QLatin1Char('.') + QString::fromStdString(f.key)));
+        nlohmann::json expected;
+        if (auto* spin = qobject_cast<QSpinBox*>(w)) {
+          spin->setValue(spin->value() < spin->maximum() ? spin->value() + 1 : spin->value() - 1);
+          expected = spin->value();
+        } else if (auto* dspin = qobject_cast<QDoubleSpinBox*>(w)) {
+          dspin->setValue(dspin->value() < dspin->maximum() ? dspin->value() + dspin->singleStep()
+                                                            : dspin->value() - dspin->singleStep());
+          expected = dspin->value();
+        } else if (auto* combo = qobject_cast<QComboBox*>(w)) {
+          QVERIFY(combo->count() > 1);
+          combo->setCurrentIndex((combo->currentIndex() + 1) % combo->count());
+          expected = combo->currentText().toStdString();
+        } else if (auto* edit = qobject_cast<QLineEdit*>(w)) {
+          edit->setText(edit->text() + QStringLiteral("x"));
+          expected = edit->text().toStdString();
+        } else {
+          QFAIL("unexpected field widget");
+        }
+        auto j = nlohmann::json::parse(dialog.configText().toStdString());
+        const nlohmann::json at = j["allocation"][m->section()][f.key];
+        QVERIFY2(at == expected, qPrintable(name + QLatin1Char('.') +
+                                            QString::fromStdString(f.key + ": " + at.dump())));
+        QCOMPARE(dialog.methodCombo()->currentText(), name);  // the edit keeps the method
+      }
+    }
   }
 
   void launchWritesConfig() {

@@ -2,9 +2,10 @@
 // Display helpers for runs (params, key-params summary, status text and colour).
 #include "ui/models/run_format.h"
 
-#include "core/config/experiment_config.h"
-
 #include <algorithm>
+
+#include "core/methods/method_registry.h"
+#include "core/store/store_keys.h"
 
 namespace apportion::ui {
 
@@ -26,44 +27,16 @@ std::optional<double> paramNumber(const Run& run, const std::string& key) {
 }
 
 QString keyParamsText(const Run& run) {
-  const auto kind = run.tags.find("kind");
-  if (run.allocation_method == "pretrain" || (kind != run.tags.end() && kind->second == "pretrain"))
-    return QStringLiteral("pretrain");
-  const QString r = paramText(run, "adapters.r");
-  const QString k = paramText(run, "adapters.top_k");
-  const QString adapterMethod = paramText(run, "adapters.method");
-  const QString method = QString::fromStdString(run.allocation_method);
-  const auto orDefault = [&run](const std::string& key, int fallback) {
-    const QString v = paramText(run, key);
-    return v.isEmpty() ? QString::number(fallback) : v;
-  };
-  // Routed-expert methods first: their dense targets may use plain LoRA (adapters.method).
-  if (method == QLatin1String("drlora") || method == QLatin1String("static_frequency")) {
-    const DrLoraConfig d;
-    const QString target = orDefault("allocation.drlora.r_target", d.r_target);
-    const QString max = orDefault("allocation.drlora.r_max", d.r_max);
-    if (method == QLatin1String("static_frequency"))
-      return QStringLiteral("static r̄=%1 ≤%2").arg(target, max);
-    return QStringLiteral("DR-LoRA r %1→r̄%2 ≤%3")
-        .arg(orDefault("allocation.drlora.r_init", d.r_init), target, max);
-  }
-  if (method == QLatin1String("guilomo_search") || method == QLatin1String("guilomo")) {
-    const GuiLoMoConfig g;
-    if (method == QLatin1String("guilomo")) return QStringLiteral("GuiLoMo searched k=%1").arg(k);
-    return QStringLiteral("supernet %1×r%2 k=%3")
-        .arg(orDefault("allocation.guilomo.n_max", g.n_max),
-             orDefault("allocation.guilomo.r_max", g.r_max), k);
-  }
-  if (run.allocation_method == "lora" || adapterMethod == QLatin1String("lora"))
-    return QStringLiteral("LoRA r=%1").arg(r);
-  const QString alloc = paramText(run, "allocation.method");
-  if (alloc == QLatin1String("mola") || run.allocation_method == "mola") {
-    const QString preset = paramText(run, "allocation.preset");
-    return QStringLiteral("mola %1 k=%2 r=%3").arg(preset, k, r);
-  }
-  const QString e = paramText(run, "adapters.num_experts");
-  if (e.isEmpty() && r.isEmpty()) return {};
-  return QStringLiteral("E=%1 k=%2 r=%3").arg(e, k, r);
+  const auto kind = run.tags.find(kKindTag);
+  if (run.allocation_method == kPretrainRunLabel ||
+      (kind != run.tags.end() && kind->second == kPretrainRunLabel))
+    return QString::fromUtf8(kPretrainRunLabel);
+  // The run's method writes its own summary (core/methods); runs of versions that recorded
+  // another label fall back to the config's allocation.method.
+  const Method* m = method_for_run_label(run.allocation_method);
+  if (!m) m = find_method(paramText(run, "allocation.method").toStdString());
+  if (!m) return {};
+  return QString::fromStdString(m->key_params(run.allocation_method, run.params));
 }
 
 QString statusText(RunStatus status) { return QString::fromLatin1(to_string(status)); }

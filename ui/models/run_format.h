@@ -16,7 +16,8 @@ namespace apportion::ui {
 QString paramText(const Run& run, const std::string& key);
 /// A param parsed as a number; std::nullopt when absent or not numeric.
 std::optional<double> paramNumber(const Run& run, const std::string& key);
-/// "E=4 k=2 r=8", "mola 2468 k=2 r=8", "LoRA r=8" or "pretrain".
+/// The run's method's Method::key_params ("E=4 k=2 r=8", "mola 2468 k=2 r=8", "LoRA r=8"), or
+/// "pretrain"; empty when the run's method is unknown.
 QString keyParamsText(const Run& run);
 /// "FINISHED", "RUNNING", …
 QString statusText(RunStatus status);

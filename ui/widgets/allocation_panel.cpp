@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
+#include <vector>
 
 #include <QComboBox>
 #include <QGridLayout>
@@ -14,27 +14,21 @@
 
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
+#include "core/methods/method_registry.h"
 #include "core/store/matrix_keys.h"
+#include "core/store/store_keys.h"
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/gsv_evolution_plot.h"
 
 namespace apportion::ui {
 namespace {
 
-struct RankKey {
-  const char* key;
-  const char* label;       ///< combo text
-  const char* valueLabel;  ///< colour-scale label
-};
-
-const RankKey kRankKeys[] = {
-    {matrix_keys::kAllocRank, "rank per expert (mean over modules)", "rank"},
-    {matrix_keys::kDrRank, "DR-LoRA active rank", "rank"},
-    {matrix_keys::kDrSaliency, "DR-LoRA saliency", "saliency"},
-    {matrix_keys::kDrFrequency, "DR-LoRA routing frequency (EMA)", "frequency"},
-    {matrix_keys::kDrImportance, "DR-LoRA rank importance (EMA)", "importance"},
-    {matrix_keys::kBackboneLoadFraction, "backbone router load", "load fraction"},
-};
+/// The heatmap views: the registry's shared ones and every method's (core/methods), so a new
+/// method's records need no code here.
+const std::vector<MatrixView>& views() {
+  static const std::vector<MatrixView> kViews = matrix_views();
+  return kViews;
+}
 
 /// Σ of the newest record of `key` (NaN/padding skipped); 0 when absent.
 double sumOfNewest(RunReader& reader, const std::string& runId, const char* key) {
@@ -75,28 +69,25 @@ BudgetSummary budgetSummary(RunReader& reader, const std::string& runId) {
   try {
     const auto run = reader.find_run(runId);
     if (run) {
-      const auto it = run->tags.find("trainable_params");
+      const auto it = run->tags.find(kTrainableParamsTag);
       if (it != run->tags.end()) b.trainableParams = std::atoll(it->second.c_str());
-      const auto active = run->tags.find("active_params");
+      const auto active = run->tags.find(kActiveParamsTag);
       if (active != run->tags.end()) b.activeParams = std::atoll(active->second.c_str());
     }
     b.totalExperts = static_cast<int>(sumOfNewest(reader, runId, matrix_keys::kAllocExperts));
-    const auto dr = reader.matrix_at_or_before(runId, matrix_keys::kDrRank, -1);
-    double rank = sumOfNewest(reader, runId, matrix_keys::kDrRank);
-    if (!dr) rank = sumOfNewest(reader, runId, matrix_keys::kAllocRank);
-    b.totalRank = static_cast<long long>(std::llround(rank));
-    if (dr && run) {
-      const auto tag = run->tags.find("drlora/budget");
-      const auto param = run->params.find("allocation.drlora.r_target");
-      if (tag != run->tags.end() && std::atoll(tag->second.c_str()) > 0) {
-        b.rankBudget = std::atoll(tag->second.c_str());
-      } else if (dr->shape.size() == 2) {
-        // L·N·r_target (params hold JSON text; the config default is 8).
-        const long long target = param != run->params.end() ? std::atoll(param->second.c_str())
-                                                            : DrLoraConfig{}.r_target;
-        b.rankBudget = dr->shape[0] * dr->shape[1] * target;
-      }
+    // The run's method names its active-rank record (DR-LoRA, IncreLoRA) and tags its budget.
+    const Method* method = run ? method_for_run_label(run->allocation_method) : nullptr;
+    std::string rankKey;
+    if (method) {
+      for (const MatrixView& v : method->matrix_views())
+        if (v.is_rank) rankKey = v.key;
     }
+    const auto rankRecord =
+        rankKey.empty() ? std::nullopt : reader.matrix_at_or_before(runId, rankKey, -1);
+    const double rank = rankRecord ? sumOfNewest(reader, runId, rankKey.c_str())
+                                   : sumOfNewest(reader, runId, matrix_keys::kAllocRank);
+    b.totalRank = static_cast<long long>(std::llround(rank));
+    if (rankRecord) b.rankBudget = method->rank_budget(run->tags, run->params, rankRecord->shape);
   } catch (const Error&) {
   }
   return b;
@@ -133,9 +124,7 @@ AllocationPanel::AllocationPanel(QWidget* parent)
   layout->addLayout(grid, 1);
   connect(m_rankKey, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
     if (i < 0) return;
-    const RankKey& k = kRankKeys[m_rankKey->itemData(i).toInt()];
-    m_ranks->setLabels(tr(k.label), tr("expert"), tr(k.valueLabel));
-    m_ranks->setSource(m_reader, m_runId, QString::fromUtf8(k.key));
+    showView(m_rankKey->itemData(i).toInt());
   });
 }
 
@@ -146,7 +135,7 @@ void AllocationPanel::setSource(std::shared_ptr<RunReader> reader, const QString
   if (m_reader) {
     try {
       if (const auto run = m_reader->find_run(runId.toStdString())) {
-        const auto it = run->tags.find("modules");
+        const auto it = run->tags.find(kModulesTag);
         if (it != run->tags.end())
           m_modules =
               QString::fromStdString(it->second).split(QLatin1Char(','), Qt::SkipEmptyParts);
@@ -179,7 +168,8 @@ void AllocationPanel::updateVisibility() {
   };
   const bool experts = has(matrix_keys::kAllocExperts);
   const bool gsv = has(matrix_keys::kGsvExpert);
-  const bool ranks = m_rankKey->count() > 0 && has(kRankKeys[m_rankKey->itemData(0).toInt()].key);
+  const bool ranks = m_rankKey->count() > 0 &&
+                     has(views()[static_cast<size_t>(m_rankKey->itemData(0).toInt())].key.c_str());
   m_experts->setVisible(experts || (!gsv && !ranks));
   m_gsv->setVisible(gsv);
   m_grid->setRowStretch(1, gsv ? 1 : 0);  // the heatmaps take the room the GSV plot leaves
@@ -195,15 +185,22 @@ void AllocationPanel::fillRankKeys() {
   }
   const QSignalBlocker block(m_rankKey);
   m_rankKey->clear();
-  for (int i = 0; i < static_cast<int>(std::size(kRankKeys)); ++i) {
-    if (std::find(keys.begin(), keys.end(), kRankKeys[i].key) != keys.end())
-      m_rankKey->addItem(tr(kRankKeys[i].label), i);
+  const std::vector<MatrixView>& all = views();
+  for (int i = 0; i < static_cast<int>(all.size()); ++i) {
+    if (std::find(keys.begin(), keys.end(), all[static_cast<size_t>(i)].key) != keys.end())
+      m_rankKey->addItem(QString::fromStdString(all[static_cast<size_t>(i)].label), i);
   }
-  if (m_rankKey->count() == 0) m_rankKey->addItem(tr(kRankKeys[0].label), 0);
+  if (m_rankKey->count() == 0 && !all.empty())
+    m_rankKey->addItem(QString::fromStdString(all.front().label), 0);
   m_rankKey->setCurrentIndex(0);
-  const RankKey& k = kRankKeys[m_rankKey->itemData(0).toInt()];
-  m_ranks->setLabels(tr(k.label), tr("expert"), tr(k.valueLabel));
-  m_ranks->setSource(m_reader, m_runId, QString::fromUtf8(k.key));
+  if (m_rankKey->count() > 0) showView(m_rankKey->itemData(0).toInt());
+}
+
+void AllocationPanel::showView(int index) {
+  const MatrixView& v = views()[static_cast<size_t>(index)];
+  m_ranks->setLabels(QString::fromStdString(v.label), QString::fromStdString(v.column_label),
+                     QString::fromStdString(v.value_label));
+  m_ranks->setSource(m_reader, m_runId, QString::fromStdString(v.key));
 }
 
 void AllocationPanel::refresh() {

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // AllocationPanel: the run view's "Allocation" tab — what an allocation method decided and why:
-// a layer × module grid of expert counts with a step slider, a layer × expert heatmap of ranks
-// (and DR-LoRA's saliency, frequency and importance, or the MoE backbone's own routing load)
-// chosen from what the run recorded, the GuiLoMo GSV evolution of one module, and a budget
-// summary (trainable parameters, experts, total rank; DR-LoRA: total rank against its budget).
+// a layer × module grid of expert counts with a step slider, a [layer, column] heatmap of one
+// of the registry's matrix views (core/methods: ranks per expert, DR-LoRA's saliency, the MoE
+// backbone's own routing load, any method's records) chosen from what the run recorded, the GuiLoMo
+// GSV evolution of one module, and a budget summary (trainable parameters, experts, total rank;
+// DR-LoRA: total rank against its budget).
 #pragma once
 
 #include <memory>
@@ -54,6 +55,8 @@ class AllocationPanel : public QWidget {
 
  private:
   void fillRankKeys();
+  /// Shows view `index` of the registry's matrix_views() in the rank heatmap.
+  void showView(int index);
   void updateVisibility();
 
   std::shared_ptr<RunReader> m_reader;

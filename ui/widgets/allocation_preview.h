@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Allocation preview for the experiment editor: reads the backbone's shape (inline
-// backbone.config or <workspace>/<backbone.path>/config.json) and runs the same torch-free
-// allocation strategy the trainer runs, giving experts per layer and trainable parameters. For
-// GuiLoMo it counts the search supernet (or the retrain allocation file); for DR-LoRA and its
-// static-frequency baseline the routed experts' rank budget L·N·r_target. Sparse-MoE folders
-// (Mixtral, OLMoE, Qwen2-MoE config.json) fill ModelShape::backbone_experts here, because
-// core's model_shape_from_hf_config reads only the dense fields.
+// backbone.config or <workspace>/<backbone.path>/config.json) and asks the config's method
+// (core/methods, Method::summarize) for its plan: experts per layer, trainable parameters, the
+// rank budget of rank-growing methods and one line of text; then the peak-memory estimate.
+// Sparse-MoE folders (Mixtral, OLMoE, Qwen2-MoE config.json) fill ModelShape::backbone_experts
+// through the trainer's torch-free ModelConfig parser.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +15,8 @@
 #include <QString>
 
 #include "core/allocation/expert_allocation.h"
+#include "core/backbone/model_config.h"
 #include "core/config/experiment_config.h"
-#include "core/model/model_config.h"
 
 namespace apportion::ui {
 
@@ -30,7 +29,7 @@ struct AllocationPreview {
   /// Parameters held in memory when more than the trainable count (DR-LoRA allocates r_max
   /// columns of every routed expert and trains a budget of them); -1: trainableParameters.
   int64_t allocatedParameters = -1;
-  /// DR-LoRA / static_frequency: Σ active rank at the end over routed experts (L·N·r_target).
+  /// Rank-growing methods: Σ active rank at the end (PlanSummary::rank_budget), else 0.
   int64_t rankBudget = 0;
   /// Peak-memory estimate of a run of this config (core/estimate), -1 when unknown, and one
   /// line describing it ("Peak memory ≈ … : … weights + …").

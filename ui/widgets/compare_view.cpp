@@ -20,6 +20,7 @@
 
 #include "core/common/error.h"
 #include "core/store/run_groups.h"
+#include "core/store/store_keys.h"
 #include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
 #include "ui/models/seed_group_format.h"
@@ -142,7 +143,7 @@ void CompareView::setSides(const CompareSide& a, const CompareSide& b) {
   if (m_reader && !m_runA.isEmpty()) {
     try {
       if (const auto run = m_reader->find_run(m_runA.toStdString())) {
-        const auto it = run->tags.find("modules");
+        const auto it = run->tags.find(kModulesTag);
         if (it != run->tags.end())
           modules = QString::fromStdString(it->second).split(QLatin1Char(','), Qt::SkipEmptyParts);
       }

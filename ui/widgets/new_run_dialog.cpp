@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// NewRunDialog: preset → JSON editor ↔ form fields → ap_core validation → launch.
+// NewRunDialog: preset → JSON editor ↔ form fields → ap_core validation → launch. The method
+// rows and their settings boxes come from the method registry (no method is named here).
 #include "ui/widgets/new_run_dialog.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
 
 #include <QComboBox>
 #include <QDateTime>
@@ -12,6 +18,7 @@
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -22,6 +29,7 @@
 #include "core/allocation/expert_allocation.h"
 #include "core/common/error.h"
 #include "core/config/experiment_config.h"
+#include "core/methods/method_registry.h"
 #include "ui/widgets/allocation_preview.h"
 #include "ui/widgets/backbone_picker.h"
 
@@ -64,40 +72,73 @@ T valueOr(const nlohmann::json& j, std::initializer_list<const char*> path, T fa
   }
 }
 
-struct MethodItem {
-  const char* name;
-  const char* tip;
-};
-
-const MethodItem kMethods[] = {
-    {"lora", "Plain LoRA: one rank-r adapter per target projection (the baseline)"},
-    {"uniform", "LoRA-MoE with the same number of experts (adapters.num_experts) in every layer"},
-    {"mola",
-     "MoLA: LoRA-MoE with a per-layer expert count from a preset (2468: more experts in "
-     "higher layers)"},
-    {"guilomo",
-     "GuiLoMo: a bilevel search over GuidedSelection Vectors picks each module's expert count "
-     "and each expert's rank; stage pipeline searches, then retrains the found allocation (two "
-     "linked runs)"},
-    {"drlora",
-     "DR-LoRA: LoRA on every routed expert of a sparse-MoE backbone (Mixtral layout); ranks "
-     "start at r_init and grow for salient experts under the budget L·N·r_target"},
-    {"static_frequency",
-     "DR-LoRA's static baseline: routed-expert ranks fixed once from a calibration pass of the "
-     "routing frequencies, same budget L·N·r_target"},
-};
-
-bool isRoutedMethod(const QString& m) {
-  return m == QLatin1String("drlora") || m == QLatin1String("static_frequency");
+/// The method a config's adapters.method and allocation.method select, when the whole config
+/// does not parse (a typo elsewhere must not move the method combo); nullptr when unknown.
+const Method* methodOfParts(const nlohmann::json& j) {
+  ExperimentConfig cfg;
+  AdapterConfig adapters;
+  adapters.method = valueOr<std::string>(j, {"adapters", "method"}, adapters.method);
+  cfg.adapters = adapters;
+  cfg.allocation.method = valueOr<std::string>(j, {"allocation", "method"}, cfg.allocation.method);
+  try {
+    return &method_of(cfg);
+  } catch (const Error&) {
+    return nullptr;
+  }
 }
 
-QComboBox* choiceCombo(std::initializer_list<std::pair<const char*, const char*>> items) {
-  auto* combo = new QComboBox;
-  for (const auto& [name, tip] : items) {
-    combo->addItem(QString::fromUtf8(name));
-    combo->setItemData(combo->count() - 1, QObject::tr(tip), Qt::ToolTipRole);
+/// The row of `m` in methods() (the combo lists them in that order), -1 when absent.
+int rowOf(const Method* m) {
+  const auto& all = methods();
+  const auto it = std::find(all.begin(), all.end(), m);
+  return it == all.end() ? -1 : static_cast<int>(it - all.begin());
+}
+
+/// Property marking a field widget that holds a value from the JSON or the defaults (only
+/// those are written when the method is chosen; an unknown one keeps the section's default).
+constexpr const char* kKnownProperty = "apportionKnown";
+
+/// Shows JSON value `v` in a field widget; false when `v` does not fit the field's kind.
+bool showFieldValue(const MethodField& f, QWidget* w, const nlohmann::json& v) {
+  using K = MethodField::Kind;
+  switch (f.kind) {
+    case K::Int:
+      if (!v.is_number()) return false;
+      static_cast<QSpinBox*>(w)->setValue(v.get<int>());
+      return true;
+    case K::Double:
+      if (!v.is_number()) return false;
+      static_cast<QDoubleSpinBox*>(w)->setValue(v.get<double>());
+      return true;
+    case K::Choice:
+      if (!v.is_string()) return false;
+      static_cast<QComboBox*>(w)->setCurrentText(QString::fromStdString(v.get<std::string>()));
+      return true;
+    case K::Text: {
+      if (!v.is_string()) return false;
+      auto* edit = static_cast<QLineEdit*>(w);
+      const QString text = QString::fromStdString(v.get<std::string>());
+      if (edit->text() != text) edit->setText(text);  // keeps the cursor while typing
+      return true;
+    }
   }
-  return combo;
+  return false;
+}
+
+/// A field widget's value as JSON.
+nlohmann::json fieldValue(const MethodField& f, const QWidget* w) {
+  using K = MethodField::Kind;
+  switch (f.kind) {
+    case K::Int:
+      return static_cast<const QSpinBox*>(w)->value();
+    case K::Double:
+      return static_cast<const QDoubleSpinBox*>(w)->value();
+    case K::Choice:
+      return static_cast<const QComboBox*>(w)->currentText().toStdString();
+    case K::Text:
+      return static_cast<const QLineEdit*>(w)->text().toStdString();
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -164,9 +205,10 @@ QWidget* NewRunDialog::buildForm() {
   auto* form = new QWidget;
   auto* fl = new QFormLayout(form);
   m_method = new QComboBox;
-  for (const MethodItem& item : kMethods) {
-    m_method->addItem(QString::fromUtf8(item.name));
-    m_method->setItemData(m_method->count() - 1, tr(item.tip), Qt::ToolTipRole);
+  for (const Method* m : methods()) {
+    m_method->addItem(QString::fromStdString(m->name()));
+    m_method->setItemData(m_method->count() - 1, QString::fromStdString(m->description()),
+                          Qt::ToolTipRole);
   }
   m_method->setToolTip(tr("Adapter and allocation method (hover an entry for what it does)"));
   m_molaPreset = new QComboBox;
@@ -191,15 +233,13 @@ QWidget* NewRunDialog::buildForm() {
   fl->addRow(tr("Rank r"), m_rank);
   fl->addRow(tr("Learning rate"), m_lr);
   fl->addRow(tr("Steps"), m_steps);
-  m_guilomoBox = buildGuiLoMoBox();
-  fl->addRow(m_guilomoBox);
-  m_drBox = buildDrLoraBox();
-  fl->addRow(m_drBox);
+  fl->addRow(buildMethodBoxes());
 
-  connect(m_method, &QComboBox::currentTextChanged, this, &NewRunDialog::applyMethod);
+  connect(m_method, qOverload<int>(&QComboBox::currentIndexChanged), this,
+          &NewRunDialog::applyMethod);
   connect(m_molaPreset, &QComboBox::currentTextChanged, this, [this](const QString& p) {
-    if (!m_syncing && m_method->currentText() == QLatin1String("mola"))
-      patchJson("allocation.preset", p.toStdString());
+    const Method* m = currentMethod();
+    if (!m_syncing && m && m->traits().uses_preset) patchJson("allocation.preset", p.toStdString());
   });
   connect(m_experts, qOverload<int>(&QSpinBox::valueChanged), this,
           [this](int v) { patchJson("adapters.num_experts", v); });
@@ -214,78 +254,116 @@ QWidget* NewRunDialog::buildForm() {
   return form;
 }
 
-QGroupBox* NewRunDialog::buildGuiLoMoBox() {
-  auto* box = new QGroupBox(tr("GuiLoMo"));
-  auto* fl = new QFormLayout(box);
-  m_glStage =
-      choiceCombo({{"pipeline", "Search, then retrain with the found allocation (two runs)"},
-                   {"search", "Stage 1 only: the GSV search"},
-                   {"retrain", "Stage 2 only, from allocation.guilomo.allocation_file"}});
-  m_glArchitect = choiceCombo(
-      {{"first_order", "First-order architect: GSV gradient at the current weights"},
-       {"second_order", "Second-order (unrolled) architect with a finite-difference HVP"},
-       {"reference", "As the reference code computes it"}});
-  m_glSplit = choiceCombo(
-      {{"holdout", "val_fraction of the training examples are held out for the GSVs"},
-       {"alternate", "The reference: alternate mini-batches of the same training set"}});
-  m_glReadout = choiceCombo(
-      {{"argmax", "experts = max(2, argmax + 1), rank = argmax + 1"},
-       {"budget_matched", "Ranks rescaled to a trainable-parameter target (budget_preset)"}});
-  m_glSearchSteps = new QSpinBox;
-  m_glSearchSteps->setRange(0, 10000000);
-  m_glSearchSteps->setSpecialValueText(tr("= train steps"));
-  m_glSearchSteps->setToolTip(tr("Optimiser steps of the search; 0 = train.steps"));
-  fl->addRow(tr("Stage"), m_glStage);
-  fl->addRow(tr("Architect"), m_glArchitect);
-  fl->addRow(tr("Split"), m_glSplit);
-  fl->addRow(tr("Readout"), m_glReadout);
-  fl->addRow(tr("Search steps"), m_glSearchSteps);
-  const auto patchText = [this](const char* path) {
-    return [this, path](const QString& v) {
-      if (m_method->currentText() == QLatin1String("guilomo")) patchJson(path, v.toStdString());
-    };
-  };
-  connect(m_glStage, &QComboBox::currentTextChanged, this, patchText("allocation.guilomo.stage"));
-  connect(m_glArchitect, &QComboBox::currentTextChanged, this,
-          patchText("allocation.guilomo.architect_mode"));
-  connect(m_glSplit, &QComboBox::currentTextChanged, this, patchText("allocation.guilomo.split"));
-  connect(m_glReadout, &QComboBox::currentTextChanged, this,
-          patchText("allocation.guilomo.readout"));
-  connect(m_glSearchSteps, qOverload<int>(&QSpinBox::valueChanged), this, [this](int v) {
-    if (m_method->currentText() == QLatin1String("guilomo"))
-      patchJson("allocation.guilomo.search_steps", v);
-  });
-  return box;
+QWidget* NewRunDialog::buildMethodBoxes() {
+  auto* container = new QWidget;
+  auto* layout = new QVBoxLayout(container);
+  layout->setContentsMargins(0, 0, 0, 0);
+  for (const Method* m : methods()) {
+    MethodBox b;
+    b.fields = m->fields();
+    if (b.fields.empty()) continue;
+    b.method = m;
+    b.box = new QGroupBox(QString::fromStdString(m->label()));
+    auto* fl = new QFormLayout(b.box);
+    for (const MethodField& f : b.fields) {
+      QWidget* w = buildFieldWidget(*m, f);
+      auto* label = new QLabel(QString::fromStdString(f.label));
+      label->setToolTip(w->toolTip());
+      label->setBuddy(w);
+      fl->addRow(label, w);
+      b.widgets.push_back(w);
+    }
+    try {
+      const nlohmann::json defaults = m->section_json(AllocationConfig{});
+      if (defaults.is_object()) b.defaults = defaults;
+    } catch (const Error&) {
+    } catch (const nlohmann::json::exception&) {
+    }
+    b.box->setVisible(false);
+    layout->addWidget(b.box);
+    m_methodBoxes.push_back(std::move(b));
+  }
+  return container;
 }
 
-QGroupBox* NewRunDialog::buildDrLoraBox() {
-  auto* box = new QGroupBox(tr("Routed-expert ranks"));
-  auto* fl = new QFormLayout(box);
-  m_drInit = new QSpinBox;
-  m_drInit->setRange(1, 4096);
-  m_drInit->setToolTip(tr("Starting active rank of every routed expert"));
-  m_drTarget = new QSpinBox;
-  m_drTarget->setRange(1, 4096);
-  m_drTarget->setToolTip(tr("Mean rank per expert at the end: the budget is L·N·r_target"));
-  m_drMax = new QSpinBox;
-  m_drMax->setRange(1, 4096);
-  m_drMax->setToolTip(tr("Allocated rank of every routed expert; none grows beyond"));
-  m_drInitLabel = new QLabel(tr("r_init"));
-  fl->addRow(m_drInitLabel, m_drInit);
-  fl->addRow(tr("r_target"), m_drTarget);
-  fl->addRow(tr("r_max"), m_drMax);
-  const auto patchInt = [this](const char* path) {
-    return [this, path](int v) {
-      if (isRoutedMethod(m_method->currentText())) patchJson(path, v);
-    };
+QWidget* NewRunDialog::buildFieldWidget(const Method& method, const MethodField& f) {
+  using K = MethodField::Kind;
+  const Method* m = &method;
+  const std::string path = "allocation." + method.section() + "." + f.key;
+  QWidget* w = nullptr;
+  // The edit patches the JSON only while its method is the chosen one (boxes of other methods
+  // are hidden, but a sync from the JSON moves them too).
+  const auto patch = [this, m, path](QWidget* widget, const nlohmann::json& v) {
+    if (m_syncing) return;
+    widget->setProperty(kKnownProperty, true);
+    if (currentMethod() == m) patchJson(path, v);
   };
-  connect(m_drInit, qOverload<int>(&QSpinBox::valueChanged), this,
-          patchInt("allocation.drlora.r_init"));
-  connect(m_drTarget, qOverload<int>(&QSpinBox::valueChanged), this,
-          patchInt("allocation.drlora.r_target"));
-  connect(m_drMax, qOverload<int>(&QSpinBox::valueChanged), this,
-          patchInt("allocation.drlora.r_max"));
-  return box;
+  switch (f.kind) {
+    case K::Int: {
+      auto* spin = new QSpinBox;
+      const double hi = f.max > f.min ? f.max : std::numeric_limits<int>::max();
+      spin->setRange(static_cast<int>(std::max<double>(f.min, std::numeric_limits<int>::min())),
+                     static_cast<int>(std::min<double>(hi, std::numeric_limits<int>::max())));
+      connect(spin, qOverload<int>(&QSpinBox::valueChanged), this,
+              [patch, spin](int v) { patch(spin, v); });
+      w = spin;
+      break;
+    }
+    case K::Double: {
+      auto* spin = new QDoubleSpinBox;
+      spin->setDecimals(f.decimals);
+      spin->setRange(f.min, f.max > f.min ? f.max : 1e12);
+      const double unit = std::pow(10.0, -f.decimals);
+      spin->setSingleStep(f.max > f.min ? std::max(unit, (f.max - f.min) / 100.0) : 1.0);
+      connect(spin, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
+              [patch, spin](double v) { patch(spin, v); });
+      w = spin;
+      break;
+    }
+    case K::Choice: {
+      auto* combo = new QComboBox;
+      for (const std::string& c : f.choices) combo->addItem(QString::fromStdString(c));
+      connect(combo, &QComboBox::currentTextChanged, this,
+              [patch, combo](const QString& v) { patch(combo, v.toStdString()); });
+      w = combo;
+      break;
+    }
+    case K::Text: {
+      auto* edit = new QLineEdit;
+      connect(edit, &QLineEdit::textChanged, this,
+              [patch, edit](const QString& v) { patch(edit, v.toStdString()); });
+      w = edit;
+      break;
+    }
+  }
+  w->setToolTip(QString::fromStdString(f.tooltip));
+  return w;
+}
+
+const Method* NewRunDialog::currentMethod() const {
+  const auto& all = methods();
+  const int row = m_method->currentIndex();
+  return row >= 0 && row < static_cast<int>(all.size()) ? all[static_cast<size_t>(row)] : nullptr;
+}
+
+const NewRunDialog::MethodBox* NewRunDialog::boxOf(const QString& name) const {
+  const Method* m = find_method(name.toStdString());
+  for (const MethodBox& b : m_methodBoxes)
+    if (m && b.method == m) return &b;
+  return nullptr;
+}
+
+QGroupBox* NewRunDialog::methodBox(const QString& name) const {
+  const MethodBox* b = boxOf(name);
+  return b ? b->box : nullptr;
+}
+
+QWidget* NewRunDialog::methodFieldWidget(const QString& name, const QString& key) const {
+  const MethodBox* b = boxOf(name);
+  if (!b) return nullptr;
+  for (size_t i = 0; i < b->fields.size(); ++i)
+    if (b->fields[i].key == key.toStdString()) return b->widgets[i];
+  return nullptr;
 }
 
 void NewRunDialog::loadPresets(const QString& experimentsDir) {
@@ -351,12 +429,26 @@ void NewRunDialog::onTextChanged() {
     m_launch->setEnabled(false);
     return;
   }
-  syncFormFromJson(j);
+  std::optional<ExperimentConfig> cfg;
+  QString parseError;
+  try {
+    cfg = ExperimentConfig::from_json(j);
+  } catch (const Error& e) {  // ConfigError: the message starts with the JSON path
+    parseError = QString::fromUtf8(e.what());
+  } catch (const nlohmann::json::exception& e) {
+    parseError = QString::fromUtf8(e.what());
+  }
+  syncFormFromJson(j, cfg ? &*cfg : nullptr);
   m_description->setText(QString::fromStdString(valueOr<std::string>(j, {"description"}, "")));
   m_description->setVisible(!m_description->text().isEmpty());
+  if (!cfg) {
+    m_error->setText(parseError);
+    m_preview->clear();
+    m_launch->setEnabled(false);
+    return;
+  }
   try {
-    const ExperimentConfig cfg = ExperimentConfig::from_json(j);
-    const AllocationPreview preview = previewAllocation(cfg, m_workspace);
+    const AllocationPreview preview = previewAllocation(*cfg, m_workspace);
     m_preview->setText(preview.memoryText.isEmpty()
                            ? preview.text
                            : preview.text + QLatin1Char('\n') + preview.memoryText);
@@ -366,7 +458,7 @@ void NewRunDialog::onTextChanged() {
       m_error->clear();
       m_valid = true;
     }
-  } catch (const Error& e) {  // ConfigError: the message starts with the JSON path
+  } catch (const Error& e) {
     m_error->setText(QString::fromUtf8(e.what()));
     m_preview->clear();
   } catch (const nlohmann::json::exception& e) {
@@ -376,34 +468,24 @@ void NewRunDialog::onTextChanged() {
   m_launch->setEnabled(m_valid);
 }
 
-void NewRunDialog::syncFormFromJson(const nlohmann::json& j) {
+void NewRunDialog::syncFormFromJson(const nlohmann::json& j, const ExperimentConfig* parsed) {
   m_syncing = true;
   const AdapterConfig adapterDefaults;
   const TrainConfig trainDefaults;
   const bool hasAdapters = at(j, {"adapters"}) != nullptr;
-  const QString allocation =
-      QString::fromStdString(valueOr<std::string>(j, {"allocation", "method"}, "uniform"));
-  QString method = allocation;
-  if (!isRoutedMethod(allocation) &&
-      valueOr<std::string>(j, {"adapters", "method"}, adapterDefaults.method) == "lora")
-    method = QStringLiteral("lora");
-  if (m_method->findText(method) < 0) method = QStringLiteral("uniform");
-  m_method->setCurrentText(method);
-  const GuiLoMoConfig gl;
-  const auto glText = [&](const char* key, const std::string& fallback) {
-    return QString::fromStdString(
-        valueOr<std::string>(j, {"allocation", "guilomo", key}, fallback));
-  };
-  m_glStage->setCurrentText(glText("stage", gl.stage));
-  m_glArchitect->setCurrentText(glText("architect_mode", gl.architect_mode));
-  m_glSplit->setCurrentText(glText("split", gl.split));
-  m_glReadout->setCurrentText(glText("readout", gl.readout));
-  m_glSearchSteps->setValue(
-      valueOr<int>(j, {"allocation", "guilomo", "search_steps"}, gl.search_steps));
-  const DrLoraConfig dr;
-  m_drInit->setValue(valueOr<int>(j, {"allocation", "drlora", "r_init"}, dr.r_init));
-  m_drTarget->setValue(valueOr<int>(j, {"allocation", "drlora", "r_target"}, dr.r_target));
-  m_drMax->setValue(valueOr<int>(j, {"allocation", "drlora", "r_max"}, dr.r_max));
+  // The registry decides which row a config is (plain-LoRA baselines, routed-expert methods
+  // whose dense targets use plain LoRA); a config that does not parse keeps the row unless its
+  // adapters.method / allocation.method name one.
+  const Method* method = nullptr;
+  if (parsed && parsed->adapters) {
+    try {
+      method = &method_of(*parsed);
+    } catch (const Error&) {
+    }
+  }
+  if (!method && hasAdapters) method = methodOfParts(j);
+  if (const int row = rowOf(method); row >= 0) m_method->setCurrentIndex(row);
+  syncMethodFields(j);
   m_molaPreset->setCurrentText(
       QString::fromStdString(valueOr<std::string>(j, {"allocation", "preset"}, "2468")));
   m_experts->setValue(valueOr<int>(j, {"adapters", "num_experts"}, adapterDefaults.num_experts));
@@ -420,22 +502,37 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j) {
       path, path.isEmpty() ? QString() : QDir::cleanPath(m_workspace.absoluteFilePath(path)));
   m_backbone->showDevice(
       QString::fromStdString(valueOr<std::string>(j, {"train", "device"}, trainDefaults.device)));
-  showMethodControls(method, hasAdapters);
+  showMethodControls(currentMethod(), hasAdapters);
   m_syncing = false;
 }
 
-void NewRunDialog::showMethodControls(const QString& method, bool hasAdapters) {
-  m_molaPreset->setEnabled(hasAdapters && method == QLatin1String("mola"));
-  m_experts->setEnabled(hasAdapters && method == QLatin1String("uniform"));
-  m_topK->setEnabled(hasAdapters && method != QLatin1String("lora") && !isRoutedMethod(method));
-  m_guilomoBox->setVisible(hasAdapters && method == QLatin1String("guilomo"));
-  m_drBox->setVisible(hasAdapters && isRoutedMethod(method));
-  m_drBox->setTitle(method == QLatin1String("drlora")
-                        ? tr("DR-LoRA: routed-expert ranks")
-                        : tr("Static frequency: routed-expert ranks"));
-  const bool grows = method == QLatin1String("drlora");
-  m_drInitLabel->setVisible(grows);
-  m_drInit->setVisible(grows);
+void NewRunDialog::syncMethodFields(const nlohmann::json& j) {
+  for (MethodBox& b : m_methodBoxes) {
+    const std::string section = b.method->section();
+    const nlohmann::json* values = at(j, {"allocation", section.c_str()});
+    for (size_t i = 0; i < b.fields.size(); ++i) {
+      const MethodField& f = b.fields[i];
+      QWidget* w = b.widgets[i];
+      bool shown = false;
+      try {
+        if (values && values->is_object() && values->contains(f.key))
+          shown = showFieldValue(f, w, (*values)[f.key]);
+        if (!shown && b.defaults.is_object() && b.defaults.contains(f.key))
+          shown = showFieldValue(f, w, b.defaults[f.key]);
+      } catch (const nlohmann::json::exception&) {  // out of int range and the like
+      }
+      w->setProperty(kKnownProperty, shown);
+    }
+  }
+}
+
+void NewRunDialog::showMethodControls(const Method* method, bool hasAdapters) {
+  const MethodTraits t = method ? method->traits() : MethodTraits{};
+  const bool on = hasAdapters && method != nullptr;
+  m_molaPreset->setEnabled(on && t.uses_preset);
+  m_experts->setEnabled(on && t.uses_num_experts);
+  m_topK->setEnabled(on && t.uses_top_k);
+  for (const MethodBox& b : m_methodBoxes) b.box->setVisible(on && b.method == method);
 }
 
 void NewRunDialog::patchJson(const std::string& dottedPath, const nlohmann::json& value) {
@@ -466,8 +563,10 @@ void NewRunDialog::patchJson(const std::string& dottedPath, const nlohmann::json
   onTextChanged();
 }
 
-void NewRunDialog::applyMethod(const QString& method) {
+void NewRunDialog::applyMethod(int /*row*/) {
   if (m_syncing) return;
+  const Method* method = currentMethod();
+  if (!method) return;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
@@ -475,46 +574,20 @@ void NewRunDialog::applyMethod(const QString& method) {
     return;
   }
   if (!j.is_object() || !j.contains("adapters")) return;
-  nlohmann::json& alloc = j["allocation"];
-  if (!alloc.is_object()) alloc = nlohmann::json::object();
-  if (method == QLatin1String("lora")) {
-    j["adapters"]["method"] = "lora";
-    // Plain LoRA on the dense projections: a routed-expert method would still adapt experts
-    // and GuiLoMo needs LoRA-MoE, so both fall back to uniform.
-    const QString previous = QString::fromStdString(alloc.value("method", std::string()));
-    if (isRoutedMethod(previous) || previous == QLatin1String("guilomo"))
-      alloc["method"] = "uniform";
-  } else if (isRoutedMethod(method)) {
-    // The routed experts get plain LoRAs; adapters.method says what the dense targets get.
-    alloc["method"] = method.toStdString();
-    nlohmann::json& dr = alloc["drlora"];
-    if (!dr.is_object()) dr = nlohmann::json::object();
-    if (method == QLatin1String("drlora")) dr["r_init"] = m_drInit->value();
-    dr["r_target"] = m_drTarget->value();
-    dr["r_max"] = m_drMax->value();
-  } else {
-    j["adapters"]["method"] = "moe_lora";
-    alloc["method"] = method.toStdString();
-    if (method == QLatin1String("mola"))
-      alloc["preset"] = m_molaPreset->currentText().toStdString();
-    if (method == QLatin1String("guilomo")) {
-      nlohmann::json& gl = alloc["guilomo"];
-      if (!gl.is_object()) gl = nlohmann::json::object();
-      gl["stage"] = m_glStage->currentText().toStdString();
-      gl["architect_mode"] = m_glArchitect->currentText().toStdString();
-      gl["split"] = m_glSplit->currentText().toStdString();
-      gl["readout"] = m_glReadout->currentText().toStdString();
-      gl["search_steps"] = m_glSearchSteps->value();
-    }
+  // The registry writes allocation.method / adapters.method and drops the sections and the
+  // preset the config no longer uses; the form adds the chosen method's own settings.
+  select_method(j, *method);
+  const std::string section = method->section();
+  for (const MethodBox& b : m_methodBoxes) {
+    if (b.method != method || section.empty()) continue;
+    nlohmann::json& values = j["allocation"][section];
+    if (!values.is_object()) values = nlohmann::json::object();
+    for (size_t i = 0; i < b.fields.size(); ++i)
+      if (b.widgets[i]->property(kKnownProperty).toBool())
+        values[b.fields[i].key] = fieldValue(b.fields[i], b.widgets[i]);
   }
-  // Only the chosen method's own settings stay (plain LoRA ignores allocation; it keeps it).
-  const QString kept = method == QLatin1String("lora")
-                           ? QString::fromStdString(alloc.value("method", std::string()))
-                           : method;
-  if (method != QLatin1String("lora") && kept != QLatin1String("mola")) alloc.erase("preset");
-  if (kept != QLatin1String("guilomo")) alloc.erase("guilomo");
-  if (!isRoutedMethod(kept)) alloc.erase("drlora");
-  if (alloc.empty()) j.erase("allocation");
+  if (method->traits().uses_preset)
+    j["allocation"]["preset"] = m_molaPreset->currentText().toStdString();
   m_syncing = true;
   m_editor->setPlainText(QString::fromStdString(j.dump(2)));
   m_syncing = false;

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // NewRunDialog: pick a preset from experiments/*.json, edit its JSON (a text editor plus form
 // fields for common knobs, kept in sync), see the ap_core validation error inline (Launch is
-// disabled while invalid) and an allocation preview. The method combo covers lora, uniform,
-// mola, guilomo (stage, architect mode, split, readout, search steps) and drlora /
-// static_frequency (r_init, r_target, r_max); Launch writes
-// <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path).
+// disabled while invalid) and an allocation preview. The method combo lists every registered
+// method (core/methods/method_registry.h); a method with settings gets a group box built from
+// its fields() (allocation.<section>.<key>), shown while it is the chosen one, so a new method
+// needs no code here. Launch writes <workspace>/configs/<name>-<timestamp>.json and emits
+// launchRequested(path).
 #pragma once
 
 #include <QDialog>
 #include <QDir>
 #include <QString>
 
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
+#include "core/methods/method.h"
 #include "ui/widgets/backend_queries.h"
 
 class QComboBox;
@@ -55,16 +59,12 @@ class NewRunDialog : public QDialog {
   QSpinBox* rankSpin() const { return m_rank; }
   QSpinBox* stepsSpin() const { return m_steps; }
   QComboBox* methodCombo() const { return m_method; }
-  QGroupBox* guilomoBox() const { return m_guilomoBox; }
-  QComboBox* guilomoStageCombo() const { return m_glStage; }
-  QComboBox* architectModeCombo() const { return m_glArchitect; }
-  QComboBox* splitCombo() const { return m_glSplit; }
-  QComboBox* readoutCombo() const { return m_glReadout; }
-  QSpinBox* searchStepsSpin() const { return m_glSearchSteps; }
-  QGroupBox* drloraBox() const { return m_drBox; }
-  QSpinBox* rInitSpin() const { return m_drInit; }
-  QSpinBox* rTargetSpin() const { return m_drTarget; }
-  QSpinBox* rMaxSpin() const { return m_drMax; }
+  QComboBox* molaPresetCombo() const { return m_molaPreset; }
+  /// The settings box of method `name` (nullptr when it has no fields()).
+  QGroupBox* methodBox(const QString& name) const;
+  /// The widget of field `key` in method `name`'s box (QSpinBox, QDoubleSpinBox, QComboBox or
+  /// QLineEdit by MethodField::Kind), or nullptr.
+  QWidget* methodFieldWidget(const QString& name, const QString& key) const;
   class BackbonePicker* backbonePicker() const {
     return m_backbone;
   }
@@ -81,15 +81,31 @@ class NewRunDialog : public QDialog {
   void onTextChanged();
 
  private:
+  /// One method's settings box: a widget per MethodField, in fields() order.
+  struct MethodBox {
+    const Method* method = nullptr;
+    QGroupBox* box = nullptr;
+    std::vector<MethodField> fields;
+    std::vector<QWidget*> widgets;
+    nlohmann::json defaults;  ///< section_json(AllocationConfig{}) when an object
+  };
+
   QWidget* buildForm();
-  QGroupBox* buildGuiLoMoBox();
-  QGroupBox* buildDrLoraBox();
-  /// Shows the method's own controls (GuiLoMo, DR-LoRA) and enables the shared ones.
-  void showMethodControls(const QString& method, bool hasAdapters);
+  /// One box per method with fields(), all hidden; each widget patches allocation.<section>.
+  QWidget* buildMethodBoxes();
+  QWidget* buildFieldWidget(const Method& method, const MethodField& field);
+  /// The method of the combo's current row (nullptr when none).
+  const Method* currentMethod() const;
+  const MethodBox* boxOf(const QString& name) const;
+  /// Shows the method's own box and enables the shared controls it reads.
+  void showMethodControls(const Method* method, bool hasAdapters);
+  /// Fills every box's widgets from allocation.<section> (else the section's defaults).
+  void syncMethodFields(const nlohmann::json& j);
   void loadPresets(const QString& experimentsDir);
-  void syncFormFromJson(const nlohmann::json& j);
+  /// `parsed`: the config when the text parses and validates (else nullptr).
+  void syncFormFromJson(const nlohmann::json& j, const ExperimentConfig* parsed);
   void patchJson(const std::string& dottedPath, const nlohmann::json& value);
-  void applyMethod(const QString& method);
+  void applyMethod(int row);
   void useBackboneFolder(const QString& dir);
 
   QDir m_workspace;
@@ -110,17 +126,7 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_rank = nullptr;
   QDoubleSpinBox* m_lr = nullptr;
   QSpinBox* m_steps = nullptr;
-  QGroupBox* m_guilomoBox = nullptr;
-  QComboBox* m_glStage = nullptr;
-  QComboBox* m_glArchitect = nullptr;
-  QComboBox* m_glSplit = nullptr;
-  QComboBox* m_glReadout = nullptr;
-  QSpinBox* m_glSearchSteps = nullptr;
-  QGroupBox* m_drBox = nullptr;
-  QLabel* m_drInitLabel = nullptr;
-  QSpinBox* m_drInit = nullptr;
-  QSpinBox* m_drTarget = nullptr;
-  QSpinBox* m_drMax = nullptr;
+  std::vector<MethodBox> m_methodBoxes;
   BackendQueries m_queries;
   class BackbonePicker* m_backbone = nullptr;
 };

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/methods/method_registry.h"
 #include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
 #include "ui/models/seed_group_format.h"
@@ -39,11 +40,6 @@ QColor taskColor(const std::string& key) {
 
 bool isAccuracyKey(const std::string& key) {
   return key == "eval/acc" || key.rfind("eval/acc/", 0) == 0;
-}
-
-QString tagOf(const Run& run, const char* key) {
-  const auto it = run.tags.find(key);
-  return it == run.tags.end() ? QString() : QString::fromStdString(it->second);
 }
 
 QString runLink(const QString& id, bool self) {
@@ -99,17 +95,22 @@ QString baselineText(const Run& run) {
 }
 
 QString pipelineLinksHtml(const Run& run) {
-  const QString self = QString::fromStdString(run.run_id);
-  const QString search = tagOf(run, "guilomo/search_run");
-  const QString retrain = tagOf(run, "guilomo/retrain_run");
-  if (search.isEmpty() && retrain.isEmpty()) return {};
-  const bool isSearch = search.isEmpty();  // the search run links forward, the retrain back
-  const QString searchId = isSearch ? self : search;
-  const QString retrainId = isSearch ? retrain : self;
-  const QString retrainPart = retrainId.isEmpty() ? QObject::tr("<i>(starts after the search)</i>")
-                                                  : runLink(retrainId, !isSearch);
-  return QObject::tr("GuiLoMo pipeline: search run %1 &rarr; retrain run %2")
-      .arg(runLink(searchId, isSearch), retrainPart);
+  const Method* method = method_for_run_label(run.allocation_method);
+  if (!method) return {};
+  const auto links = method->stage_links(run.run_id, run.tags);
+  if (links.empty()) return {};
+  QStringList parts;
+  QString previous;
+  for (const StageLink& link : links) {
+    const QString role = QString::fromStdString(link.role);
+    parts << (link.run_id.empty()
+                  ? QObject::tr("%1 run <i>(starts after the %2)</i>").arg(role, previous)
+                  : QObject::tr("%1 run %2")
+                        .arg(role, runLink(QString::fromStdString(link.run_id), link.self)));
+    previous = role;
+  }
+  return QObject::tr("%1 pipeline: %2")
+      .arg(QString::fromStdString(method->label()), parts.join(QStringLiteral(" &rarr; ")));
 }
 
 RunView::RunView(QWidget* parent)

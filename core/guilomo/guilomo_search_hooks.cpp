@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // GuiLoMo search hooks: architect step per micro-batch, supernet balance loss, GSV records,
 // search cost, and the readout written at the end (see guilomo_search_hooks.h).
-#include "core/train/guilomo_search_hooks.h"
+#include "core/guilomo/guilomo_search_hooks.h"
 
 #include <torch/torch.h>
 
@@ -20,10 +20,11 @@ namespace apportion {
 namespace fs = std::filesystem;
 
 at::Tensor supernet_balance_loss(const BuiltModel& built, const BalanceConfig& balance, int top_k) {
-  if (!built.supernet || balance.coef == 0.0) return {};
+  const GsvSupernet* supernet = supernet_of(built);
+  if (!supernet || balance.coef == 0.0) return {};
   torch::Tensor total;
   auto add = [&total](const torch::Tensor& t) { total = total.defined() ? total + t : t; };
-  for (const auto& [layer, logits] : built.supernet->router_logits_by_layer()) {
+  for (const auto& [layer, logits] : supernet->router_logits_by_layer()) {
     if (balance.scope == "module") {
       for (const auto& z : logits) add(balance_loss_term(z, top_k, balance.multiply_by_experts));
     } else {
@@ -76,7 +77,7 @@ int architect_passes(ArchitectMode mode) {
 class GuiLoMoSearchHooks : public TrainingHooks {
  public:
   explicit GuiLoMoSearchHooks(const HookContext& c) : ctx_(c), cfg_(*c.cfg), built_(*c.built) {
-    AP_CHECK(built_.supernet && ctx_.optimizer, "GuiLoMo search hooks need the supernet");
+    AP_CHECK(supernet_of(built_) && ctx_.optimizer, "GuiLoMo search hooks need the supernet");
     std::vector<torch::Tensor> w, alpha;
     for (const auto& [name, t] : built_.trainable) w.push_back(t);
     for (const auto& [name, t] : built_.upper_level) alpha.push_back(t);
@@ -101,7 +102,7 @@ class GuiLoMoSearchHooks : public TrainingHooks {
     const Batch val = ctx_.val_batch(step, micro);
     const ArchitectStepResult r =
         architect_->step([&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
-    built_.supernet->clear_caches();
+    supernet_of(built_)->clear_caches();
     architect_s_ += seconds_since(t0);
     val_loss_sum_ += r.val_loss;
     ++architect_steps_;
@@ -127,12 +128,12 @@ class GuiLoMoSearchHooks : public TrainingHooks {
   }
 
   void records(int64_t step) override {
-    for (auto& p : gsv_records(built_.supernet->gsv_values(), readout_options(cfg_), step)) {
+    for (auto& p : gsv_records(supernet_of(built_)->gsv_values(), readout_options(cfg_), step)) {
       ctx_.sink->on_matrix(p);
     }
   }
 
-  void clear_caches() override { built_.supernet->clear_caches(); }
+  void clear_caches() override { supernet_of(built_)->clear_caches(); }
 
   void finish(int64_t step) override;
 
@@ -153,7 +154,8 @@ class GuiLoMoSearchHooks : public TrainingHooks {
 
 GuiLoMoAllocation GuiLoMoSearchHooks::read_out() const {
   const GuiLoMoConfig& g = cfg_.allocation.guilomo;
-  GuiLoMoAllocation found = read_allocation(built_.supernet->gsv_values(), readout_options(cfg_));
+  GuiLoMoAllocation found =
+      read_allocation(supernet_of(built_)->gsv_values(), readout_options(cfg_));
   if (g.readout != "budget_matched") return found;
   BudgetMatchOptions b;
   b.max_rank = g.r_max;
@@ -176,7 +178,7 @@ GuiLoMoAllocation GuiLoMoSearchHooks::read_out() const {
 void GuiLoMoSearchHooks::finish(int64_t step) {
   const GuiLoMoAllocation found = read_out();
   const fs::path dir(ctx_.run_dir);
-  save_allocation(found, (dir / "guilomo_allocation.json").string());
+  save_allocation(found, (dir / kGuiLoMoAllocationFile).string());
   save_reference_files(found, dir.string());
   for (const char* name : {"guilomo_allocation.json", "expert.json", "rank.json"}) {
     ctx_.sink->on_artifact(

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The typed config.json field readers (see model_config_fields.h).
-#include "core/model/model_config_fields.h"
+#include "core/backbone/model_config_fields.h"
 
 #include "core/common/error.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // DrLoraOptions validation and the saliency-mode strings.
-#include "core/drlora/drlora_options.h"
+#include "core/methods/drlora/drlora_options.h"
 
 #include <array>
 #include <utility>

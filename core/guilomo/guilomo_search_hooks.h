@@ -9,9 +9,21 @@
 
 #include <memory>
 
+#include "core/allocation/guilomo_readout.h"
+#include "core/guilomo/gsv_supernet.h"
 #include "core/train/training_hooks.h"
 
 namespace apportion {
+
+/// The search's supernet (BuiltModel::method_state), or nullptr for other runs.
+GsvSupernet* supernet_of(BuiltModel& built);
+const GsvSupernet* supernet_of(const BuiltModel& built);
+
+/// The GuiLoMo allocation a retrain config names: our JSON file, or a folder with the
+/// reference's expert.json + rank.json (n_max, r_max, top-k from the config). ConfigError names
+/// the file.
+GuiLoMoAllocation load_guilomo_allocation(const ExperimentConfig& cfg,
+                                          const std::string& workspace_dir);
 
 std::unique_ptr<TrainingHooks> make_guilomo_search_hooks(const HookContext& context);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // ByteTokenizer: UTF-8 bytes as ids 0..255; PAD/BOS/EOS are skipped when decoding.
-#include "core/data/byte_tokenizer.h"
+#include "core/tokenizer/byte_tokenizer.h"
 
 #include "core/common/error.h"
 

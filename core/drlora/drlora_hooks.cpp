@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // DR-LoRA growth hooks and the static-frequency calibration (see drlora_hooks.h).
-#include "core/train/drlora_hooks.h"
+#include "core/drlora/drlora_hooks.h"
 
 #include <torch/torch.h>
 
@@ -13,6 +13,7 @@
 #include "core/drlora/drlora_signals.h"
 #include "core/drlora/static_frequency_ranks.h"
 #include "core/store/matrix_keys.h"
+#include "core/store/store_keys.h"
 #include "core/train/model_builder.h"
 
 namespace apportion {
@@ -89,6 +90,7 @@ class DrLoraHooks : public TrainingHooks {
   void before_training(int64_t first_step) override {
     records(first_step);
     ctx_.sink->on_tag({"drlora/budget", std::to_string(scheduler_.budget())});
+    ctx_.sink->on_tag({kRankBudgetTag, std::to_string(scheduler_.budget())});
     ctx_.sink->on_tag(
         {"drlora/events", std::to_string(scheduler_.schedule().event_steps().size())});
     ctx_.sink->on_tag({"drlora/saliency", cfg_.allocation.drlora.saliency});
@@ -128,7 +130,7 @@ class DrLoraHooks : public TrainingHooks {
   void finish(int64_t step) override {
     records(step);
     ctx_.sink->on_tag({"drlora/total_rank", std::to_string(scheduler_.total_rank())});
-    ctx_.sink->on_tag({"active_params", std::to_string(active_adapter_parameters(built_))});
+    ctx_.sink->on_tag({kActiveParamsTag, std::to_string(active_adapter_parameters(built_))});
   }
 
  private:
@@ -199,10 +201,12 @@ class StaticFrequencyHooks : public TrainingHooks {
     }
     ctx_.sink->on_matrix(layer_expert_record(matrix_keys::kDrRank, first_step, rank_rows));
     ctx_.sink->on_matrix(layer_expert_record(matrix_keys::kDrFrequency, first_step, freq_rows));
-    ctx_.sink->on_tag({"drlora/budget", std::to_string(static_cast<int64_t>(adapted.size()) *
-                                                       mc.num_experts * d.r_target)});
+    const std::string budget =
+        std::to_string(static_cast<int64_t>(adapted.size()) * mc.num_experts * d.r_target);
+    ctx_.sink->on_tag({"drlora/budget", budget});
+    ctx_.sink->on_tag({kRankBudgetTag, budget});
     ctx_.sink->on_tag({"drlora/total_rank", std::to_string(total)});
-    ctx_.sink->on_tag({"active_params", std::to_string(active_adapter_parameters(built_))});
+    ctx_.sink->on_tag({kActiveParamsTag, std::to_string(active_adapter_parameters(built_))});
     ctx_.sink->on_log({"info", "static-frequency allocation from " +
                                    std::to_string(d.calibration_batches) +
                                    " calibration batches: Σ rank " + std::to_string(total)});

@@ -8,14 +8,14 @@
 // Token ids: absent → our byte tokenizer's ids for byte-sized models (vocab 259/260 or
 // "apportion_tokenizer": "byte"), else -1 ("none"); JSON null → -1; a list (Llama 3 eos) → all
 // of them are EOS ids, the first is eos_token_id.
-#include "core/model/model_config.h"
+#include "core/backbone/model_config.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "core/backbone/model_config_fields.h"
 #include "core/common/error.h"
-#include "core/model/model_config_fields.h"
 
 namespace apportion {
 

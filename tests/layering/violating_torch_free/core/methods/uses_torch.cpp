@@ -1,0 +1,2 @@
+// Fixture: LibTorch in a torch-free folder.
+#include <torch/torch.h>
