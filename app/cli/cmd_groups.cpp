@@ -16,6 +16,7 @@
 #include "app/cli/exit_codes.h"
 #include "app/cli/workspace_targets.h"
 #include "core/common/error.h"
+#include "core/store/store_keys.h"
 
 namespace apportion::cli {
 namespace fs = std::filesystem;
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Metric keys whose per-step curves `export GROUP` aggregates (the names the trainer writes).
-const char* const kCurveKeys[] = {"eval/acc", "eval/loss", "train/loss"};
+const char* const kCurveKeys[] = {kMetricEvalAcc, kMetricEvalLoss, kMetricTrainLoss};
 
 double latest(const Run& r, const std::string& key) {
   auto it = r.latest_metrics.find(key);
@@ -176,13 +177,14 @@ int run_list_groups(const std::string& db_path, bool as_json) {
       const auto members = members_of(g, runs);
       std::map<std::string, int> statuses;
       for (const Run& r : members) ++statuses[to_string(r.status)];
-      all.push_back({{"key", g.key},
-                     {"label", g.label},
-                     {"n", members.size()},
-                     {"seeds", g.seeds},
-                     {"run_ids", g.run_ids},
-                     {"status", statuses},
-                     {"eval/acc", summary_json(summarize(latest_values(members, "eval/acc")))}});
+      all.push_back(
+          {{"key", g.key},
+           {"label", g.label},
+           {"n", members.size()},
+           {"seeds", g.seeds},
+           {"run_ids", g.run_ids},
+           {"status", statuses},
+           {kMetricEvalAcc, summary_json(summarize(latest_values(members, kMetricEvalAcc)))}});
     }
     std::cout << all.dump(2) << std::endl;
     return kExitFinished;
@@ -191,7 +193,7 @@ int run_list_groups(const std::string& db_path, bool as_json) {
               "EVAL_ACC", "MIN-MAX");
   for (const auto& g : groups) {
     const auto members = members_of(g, runs);
-    const SampleSummary s = summarize(latest_values(members, "eval/acc"));
+    const SampleSummary s = summarize(latest_values(members, kMetricEvalAcc));
     const std::string range =
         s.n ? fmt("%.2f", 100 * s.min) + "-" + fmt("%.2f", 100 * s.max) + " %" : "-";
     std::printf("%-16s %-24.24s %3zu %-12.12s %-22.22s %9s  %s\n", short_group_key(g.key).c_str(),
@@ -241,11 +243,11 @@ int run_show_group(const std::string& db_path, const std::string& group, bool as
             << status_summary(t.runs) << "\n\n";
   std::printf("%-10s %6s %-9s %7s %9s  %s\n", "RUN", "SEED", "STATUS", "STEP", "EVAL_ACC", "NAME");
   for (const Run& r : t.runs) {
-    auto step_it = r.latest_steps.find("train/loss");
+    auto step_it = r.latest_steps.find(kMetricTrainLoss);
     const long step = step_it == r.latest_steps.end() ? 0 : static_cast<long>(step_it->second);
     std::printf("%-10s %6llu %-9s %7ld %9s  %s\n", r.run_id.substr(0, 8).c_str(),
                 static_cast<unsigned long long>(r.seed), to_string(r.status), step,
-                fmt("%.4f", latest(r, "eval/acc")).c_str(), r.name.c_str());
+                fmt("%.4f", latest(r, kMetricEvalAcc)).c_str(), r.name.c_str());
   }
   std::printf("\n%-28s %3s %9s %9s %9s %9s  %s\n", "METRIC (latest)", "N", "MEAN", "STD", "MIN",
               "MAX", "95% CI");
@@ -331,7 +333,7 @@ int run_compare(const std::string& db_path,
   const Target tb = resolve_target(reader, b);
   std::vector<Run> both = ta.runs;
   both.insert(both.end(), tb.runs.begin(), tb.runs.end());
-  std::vector<std::string> keys{"eval/acc"};
+  std::vector<std::string> keys{kMetricEvalAcc};
   for (const auto& k : metric_keys(both, {"eval/acc/"})) keys.push_back(k);
 
   nlohmann::json rows = nlohmann::json::array();

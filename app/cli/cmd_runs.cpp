@@ -16,6 +16,7 @@
 #include "core/common/error.h"
 #include "core/data/task_suite.h"
 #include "core/store/run_reader.h"
+#include "core/store/store_keys.h"
 
 namespace apportion::cli {
 namespace fs = std::filesystem;
@@ -55,7 +56,7 @@ std::vector<std::string> baseline_lines(const Run& r) {
   };
   double base = latest("baseline/accuracy");
   if (std::isnan(base)) base = latest("baseline/acc");
-  if (!std::isnan(base)) line("baseline (step 0, no adapter): ", base, latest("eval/acc"));
+  if (!std::isnan(base)) line("baseline (step 0, no adapter): ", base, latest(kMetricEvalAcc));
   const std::string task_prefix = "baseline/acc/";
   for (const auto& [key, value] : r.latest_metrics) {
     if (key.rfind(task_prefix, 0) != 0 || std::isnan(value)) continue;
@@ -122,11 +123,11 @@ int run_list_runs(const std::string& db_path, bool as_json) {
   std::printf("%-10s %-9s %-22s %-9s %7s %10s %8s  %s\n", "RUN", "STATUS", "NAME", "METHOD", "STEP",
               "LOSS", "EVAL_ACC", "STARTED");
   for (const auto& r : runs) {
-    auto step_it = r.latest_steps.find("train/loss");
+    auto step_it = r.latest_steps.find(kMetricTrainLoss);
     const long step = step_it == r.latest_steps.end() ? 0 : static_cast<long>(step_it->second);
     std::printf("%-10s %-9s %-22.22s %-9s %7ld %10s %8s  %s\n", r.run_id.substr(0, 8).c_str(),
                 to_string(r.status), r.name.c_str(), r.allocation_method.c_str(), step,
-                fmt_metric(r, "train/loss").c_str(), fmt_metric(r, "eval/acc").c_str(),
+                fmt_metric(r, kMetricTrainLoss).c_str(), fmt_metric(r, kMetricEvalAcc).c_str(),
                 fmt_time(r.start_ms).c_str());
   }
   if (runs.empty()) std::printf("(no runs yet)\n");

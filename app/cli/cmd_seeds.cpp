@@ -27,6 +27,7 @@
 #include "core/events/progress_line.h"
 #include "core/store/run_groups.h"
 #include "core/store/run_reader.h"
+#include "core/store/store_keys.h"
 
 namespace apportion::cli {
 namespace fs = std::filesystem;
@@ -387,7 +388,7 @@ int run_seeded_train(const TrainArgs& args) {
       any = true;
       std::snprintf(line, sizeof line, "%-6llu %-10s %-9s %10s  %s\n",
                     static_cast<unsigned long long>(c.seed), r.run_id.substr(0, 8).c_str(),
-                    to_string(r.status), fmt_percent(metric(r, "eval/acc")).c_str(),
+                    to_string(r.status), fmt_percent(metric(r, kMetricEvalAcc)).c_str(),
                     r.name.c_str());
       report << line;
     }
@@ -402,7 +403,7 @@ int run_seeded_train(const TrainArgs& args) {
     std::vector<double> acc;
     for (const Run& r : members) {
       if (std::find(g.run_ids.begin(), g.run_ids.end(), r.run_id) != g.run_ids.end())
-        acc.push_back(metric(r, "eval/acc"));
+        acc.push_back(metric(r, kMetricEvalAcc));
     }
     const SampleSummary s = summarize(acc);
     report << "group " << g.key << " (" << g.label << "): " << g.run_ids.size() << " runs";

@@ -129,14 +129,14 @@ void TerminalSink::on_log(const LogLine& e) {
 }
 
 void TerminalSink::on_metric(const MetricPoint& e) {
-  if (e.key != "eval/acc" &&
-      !(e.key == "eval/loss" && last_eval_.find("acc") == std::string::npos)) {
+  if (e.key != kMetricEvalAcc &&
+      !(e.key == kMetricEvalLoss && last_eval_.find("acc") == std::string::npos)) {
     return;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   std::ostringstream s;
   s.precision(3);
-  s << "  " << (e.key == "eval/acc" ? "eval acc " : "eval loss ") << e.value;
+  s << "  " << (e.key == kMetricEvalAcc ? "eval acc " : "eval loss ") << e.value;
   last_eval_ = s.str();
 }
 

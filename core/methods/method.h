@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -55,6 +56,24 @@ struct MethodTraits {
 /// from these) and docs. The value lives at allocation.<section>.<key>.
 struct MethodField {
   enum class Kind { Int, Double, Choice, Text };
+  MethodField(std::string key_,
+              std::string label_,
+              std::string tooltip_,
+              Kind kind_,
+              double min_ = 0.0,
+              double max_ = 0.0,
+              int decimals_ = 0,
+              std::vector<std::string> choices_ = {},
+              std::string min_means_ = {})
+      : key(std::move(key_)),
+        label(std::move(label_)),
+        tooltip(std::move(tooltip_)),
+        kind(kind_),
+        min(min_),
+        max(max_),
+        decimals(decimals_),
+        choices(std::move(choices_)),
+        min_means(std::move(min_means_)) {}
   std::string key;
   std::string label;
   std::string tooltip;
@@ -63,6 +82,8 @@ struct MethodField {
   double max = 0.0;
   int decimals = 0;                  ///< Double: digits shown
   std::vector<std::string> choices;  ///< Choice: the allowed values
+  /// Int/Double: what the minimum means, shown instead of it ("= train steps" for 0), or empty.
+  std::string min_means;
 };
 
 /// A [layer, column] matrix record a method writes, for the run view's per-layer heatmap

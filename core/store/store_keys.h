@@ -32,6 +32,20 @@ constexpr const char* kPipelineTag = "pipeline";
 /// Experiment name used when a run starts without one.
 constexpr const char* kDefaultExperimentName = "default";
 
+// Training metrics, logged every train.log_every steps (trainer.cpp).
+
+/// Mean training loss (LM loss, without the balance term) since the last row.
+constexpr const char* kMetricTrainLoss = "train/loss";
+/// Learning rate of the step.
+constexpr const char* kMetricTrainLr = "train/lr";
+/// Gradient norm before clipping.
+constexpr const char* kMetricGradNorm = "train/grad_norm";
+/// Mean LoRA-MoE balance loss (λ-weighted) since the last row.
+constexpr const char* kMetricBalanceLoss = "moe/balance_loss";
+/// Training throughput and the device's peak memory.
+constexpr const char* kMetricTokensPerS = "perf/tokens_per_s";
+constexpr const char* kMetricPeakMemoryMb = "perf/peak_memory_mb";
+
 // Evaluation metrics of fine-tuning runs (and eval/loss of pretraining), logged every
 // train.eval_every steps, at the last step and, for fine-tuning, at step 0 (the baseline).
 

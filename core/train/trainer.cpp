@@ -436,12 +436,12 @@ TrainResult Trainer::Impl::loop() {
     if (step % t.log_every == 0 || step == t.steps) {
       const auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - log_clock).count();
-      metric("train/loss", step, loss);
-      metric("train/lr", step, lr);
-      metric("train/grad_norm", step, grad_norm);
-      if (built.adapters) metric("moe/balance_loss", step, aux_sum / t.grad_accum);
-      if (secs > 0) metric("perf/tokens_per_s", step, static_cast<double>(tokens_since_log) / secs);
-      metric("perf/peak_memory_mb", step,
+      metric(kMetricTrainLoss, step, loss);
+      metric(kMetricTrainLr, step, lr);
+      metric(kMetricGradNorm, step, grad_norm);
+      if (built.adapters) metric(kMetricBalanceLoss, step, aux_sum / t.grad_accum);
+      if (secs > 0) metric(kMetricTokensPerS, step, static_cast<double>(tokens_since_log) / secs);
+      metric(kMetricPeakMemoryMb, step,
              static_cast<double>(peak_memory_bytes(device)) / (1024.0 * 1024.0));
       tokens_since_log = 0;
       log_clock = now;

@@ -10,6 +10,7 @@
 #include <QFont>
 
 #include "core/common/error.h"
+#include "core/store/store_keys.h"
 #include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
 #include "ui/models/seed_group_format.h"
@@ -295,11 +296,11 @@ QVariant RunTableModel::displayData(const Run& run, int column, bool child) cons
     case ProgressColumn:
       return progressText(run);
     case TrainLossColumn: {
-      const auto v = latest(run, "train/loss");
+      const auto v = latest(run, kMetricTrainLoss);
       return v ? QVariant(QString::number(*v, 'f', 4)) : QVariant();
     }
     case EvalAccColumn: {
-      const auto v = latest(run, "eval/acc");
+      const auto v = latest(run, kMetricEvalAcc);
       return v ? QVariant(QString::number(*v * 100.0, 'f', 1) + QLatin1Char('%')) : QVariant();
     }
     case StartColumn:
@@ -315,9 +316,9 @@ QVariant RunTableModel::sortData(const Run& run, int column) const {
     case ProgressColumn:
       return static_cast<qlonglong>(latestStep(run));
     case TrainLossColumn:
-      return latest(run, "train/loss").value_or(std::nan(""));
+      return latest(run, kMetricTrainLoss).value_or(std::nan(""));
     case EvalAccColumn:
-      return latest(run, "eval/acc").value_or(-1.0);
+      return latest(run, kMetricEvalAcc).value_or(-1.0);
     case StartColumn:
       return static_cast<qlonglong>(run.start_ms);
     default:
@@ -356,9 +357,9 @@ QVariant RunTableModel::groupDisplay(int group, int column) const {
       return total > 0 ? QStringLiteral("%1 / %2").arg(steps).arg(total) : steps;
     }
     case TrainLossColumn:
-      return meanRangeText(summarize(latestValues(runs, "train/loss")), false);
+      return meanRangeText(summarize(latestValues(runs, kMetricTrainLoss)), false);
     case EvalAccColumn:
-      return meanRangeText(summarize(latestValues(runs, "eval/acc")), true);
+      return meanRangeText(summarize(latestValues(runs, kMetricEvalAcc)), true);
     case StartColumn: {
       int64_t newest = 0;
       for (const Run* r : runs) newest = std::max(newest, r->start_ms);
@@ -381,11 +382,11 @@ QVariant RunTableModel::groupSort(int group, int column) const {
       return lo;
     }
     case TrainLossColumn: {
-      const SampleSummary s = summarize(latestValues(runs, "train/loss"));
+      const SampleSummary s = summarize(latestValues(runs, kMetricTrainLoss));
       return s.n > 0 ? s.mean : std::nan("");
     }
     case EvalAccColumn: {
-      const SampleSummary s = summarize(latestValues(runs, "eval/acc"));
+      const SampleSummary s = summarize(latestValues(runs, kMetricEvalAcc));
       return s.n > 0 ? s.mean : -1.0;
     }
     case StartColumn: {

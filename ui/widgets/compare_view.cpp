@@ -30,7 +30,7 @@ namespace apportion::ui {
 
 namespace {
 
-const char* const kCurveKeys[] = {"train/loss", "eval/loss", "eval/acc"};
+const char* const kCurveKeys[] = {kMetricTrainLoss, kMetricEvalLoss, kMetricEvalAcc};
 
 QString shortName(const Run& run) {
   return QString::fromStdString(run.name.empty() ? run.run_id.substr(0, 8) : run.name);
@@ -185,13 +185,14 @@ void CompareView::pull(const QString& runId, const QColor& color, const std::str
   const MetricSeries s = m_reader->metric_series(runId.toStdString(), key,
                                                  last == m_lastStep.end() ? -1 : last->second);
   if (s.steps.empty()) return;
-  MetricPlot* plot = key == "eval/acc" ? m_accPlot : m_lossPlot;
+  MetricPlot* plot = key == kMetricEvalAcc ? m_accPlot : m_lossPlot;
   const QString series = QString::fromStdString(id);
   if (!plot->hasSeries(series)) {
     const QString label =
         sideName(CompareSide::run(runId)) + QStringLiteral(" · ") + QString::fromStdString(key);
     const bool eval = key.rfind("eval/", 0) == 0;
-    plot->addSeries(series, label, color, key == "eval/loss" ? Qt::DashLine : Qt::SolidLine, eval);
+    plot->addSeries(series, label, color, key == kMetricEvalLoss ? Qt::DashLine : Qt::SolidLine,
+                    eval);
   }
   plot->appendPoints(series, s.steps, s.values);
   m_lastStep[id] = s.steps.back();
@@ -206,7 +207,7 @@ void CompareView::pullGroup(const CompareSide& side, const QColor& color, const 
   }
   if (series.empty()) return;
   const GroupCurve curve = aggregate_curves(series);
-  MetricPlot* plot = key == "eval/acc" ? m_accPlot : m_lossPlot;
+  MetricPlot* plot = key == kMetricEvalAcc ? m_accPlot : m_lossPlot;
   const QString id = groupSeriesId(side, key);
   if (!plot->hasSeries(id)) {
     plot->addBand(id, color);
@@ -215,7 +216,7 @@ void CompareView::pullGroup(const CompareSide& side, const QColor& color, const 
                               .arg(side.runIds.size())
                               .arg(QString::fromStdString(key));
     const bool eval = key.rfind("eval/", 0) == 0;
-    plot->addSeries(id, label, color, key == "eval/loss" ? Qt::DashLine : Qt::SolidLine, eval);
+    plot->addSeries(id, label, color, key == kMetricEvalLoss ? Qt::DashLine : Qt::SolidLine, eval);
   }
   plot->setPoints(id, curve.steps, curve.mean);
   plot->setBand(id, curve.steps, curve.min, curve.max);
@@ -266,7 +267,7 @@ void CompareView::rebuildStats() {
     for (const Run* r : *side)
       for (const auto& [key, value] : r->latest_metrics)
         if (key.rfind("eval/acc/", 0) == 0) tasks.insert(key);
-  std::vector<std::string> keys = {"eval/acc"};
+  std::vector<std::string> keys = {kMetricEvalAcc};
   keys.insert(keys.end(), tasks.begin(), tasks.end());
 
   QString html = tr("<p style='margin-top:0'><b>Final accuracy</b>: A = <span style='color:%1'>"
@@ -282,7 +283,7 @@ void CompareView::rebuildStats() {
     const SampleSummary sb = summarize(vb);
     const MeanDifference d = difference_of_means(va, vb);
     const QString name =
-        key == "eval/acc" ? tr("eval/acc (all tasks)") : QString::fromStdString(key.substr(9));
+        key == kMetricEvalAcc ? tr("eval/acc (all tasks)") : QString::fromStdString(key.substr(9));
     const QString meanA = sa.n > 0 ? percentText(sa.mean) : tr("—");
     const QString meanB = sb.n > 0 ? percentText(sb.mean) : tr("—");
     QString sentence = differenceSentence(d).toHtmlEscaped();

@@ -32,6 +32,7 @@
 #include "core/methods/method_registry.h"
 #include "ui/widgets/allocation_preview.h"
 #include "ui/widgets/backbone_picker.h"
+#include "ui/widgets/method_field_widget.h"
 
 namespace apportion::ui {
 
@@ -97,49 +98,6 @@ int rowOf(const Method* m) {
 /// Property marking a field widget that holds a value from the JSON or the defaults (only
 /// those are written when the method is chosen; an unknown one keeps the section's default).
 constexpr const char* kKnownProperty = "apportionKnown";
-
-/// Shows JSON value `v` in a field widget; false when `v` does not fit the field's kind.
-bool showFieldValue(const MethodField& f, QWidget* w, const nlohmann::json& v) {
-  using K = MethodField::Kind;
-  switch (f.kind) {
-    case K::Int:
-      if (!v.is_number()) return false;
-      static_cast<QSpinBox*>(w)->setValue(v.get<int>());
-      return true;
-    case K::Double:
-      if (!v.is_number()) return false;
-      static_cast<QDoubleSpinBox*>(w)->setValue(v.get<double>());
-      return true;
-    case K::Choice:
-      if (!v.is_string()) return false;
-      static_cast<QComboBox*>(w)->setCurrentText(QString::fromStdString(v.get<std::string>()));
-      return true;
-    case K::Text: {
-      if (!v.is_string()) return false;
-      auto* edit = static_cast<QLineEdit*>(w);
-      const QString text = QString::fromStdString(v.get<std::string>());
-      if (edit->text() != text) edit->setText(text);  // keeps the cursor while typing
-      return true;
-    }
-  }
-  return false;
-}
-
-/// A field widget's value as JSON.
-nlohmann::json fieldValue(const MethodField& f, const QWidget* w) {
-  using K = MethodField::Kind;
-  switch (f.kind) {
-    case K::Int:
-      return static_cast<const QSpinBox*>(w)->value();
-    case K::Double:
-      return static_cast<const QDoubleSpinBox*>(w)->value();
-    case K::Choice:
-      return static_cast<const QComboBox*>(w)->currentText().toStdString();
-    case K::Text:
-      return static_cast<const QLineEdit*>(w)->text().toStdString();
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -287,57 +245,15 @@ QWidget* NewRunDialog::buildMethodBoxes() {
 }
 
 QWidget* NewRunDialog::buildFieldWidget(const Method& method, const MethodField& f) {
-  using K = MethodField::Kind;
   const Method* m = &method;
   const std::string path = "allocation." + method.section() + "." + f.key;
-  QWidget* w = nullptr;
   // The edit patches the JSON only while its method is the chosen one (boxes of other methods
   // are hidden, but a sync from the JSON moves them too).
-  const auto patch = [this, m, path](QWidget* widget, const nlohmann::json& v) {
+  return makeMethodFieldWidget(f, this, [this, m, path](QWidget* widget, const nlohmann::json& v) {
     if (m_syncing) return;
     widget->setProperty(kKnownProperty, true);
     if (currentMethod() == m) patchJson(path, v);
-  };
-  switch (f.kind) {
-    case K::Int: {
-      auto* spin = new QSpinBox;
-      const double hi = f.max > f.min ? f.max : std::numeric_limits<int>::max();
-      spin->setRange(static_cast<int>(std::max<double>(f.min, std::numeric_limits<int>::min())),
-                     static_cast<int>(std::min<double>(hi, std::numeric_limits<int>::max())));
-      connect(spin, qOverload<int>(&QSpinBox::valueChanged), this,
-              [patch, spin](int v) { patch(spin, v); });
-      w = spin;
-      break;
-    }
-    case K::Double: {
-      auto* spin = new QDoubleSpinBox;
-      spin->setDecimals(f.decimals);
-      spin->setRange(f.min, f.max > f.min ? f.max : 1e12);
-      const double unit = std::pow(10.0, -f.decimals);
-      spin->setSingleStep(f.max > f.min ? std::max(unit, (f.max - f.min) / 100.0) : 1.0);
-      connect(spin, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
-              [patch, spin](double v) { patch(spin, v); });
-      w = spin;
-      break;
-    }
-    case K::Choice: {
-      auto* combo = new QComboBox;
-      for (const std::string& c : f.choices) combo->addItem(QString::fromStdString(c));
-      connect(combo, &QComboBox::currentTextChanged, this,
-              [patch, combo](const QString& v) { patch(combo, v.toStdString()); });
-      w = combo;
-      break;
-    }
-    case K::Text: {
-      auto* edit = new QLineEdit;
-      connect(edit, &QLineEdit::textChanged, this,
-              [patch, edit](const QString& v) { patch(edit, v.toStdString()); });
-      w = edit;
-      break;
-    }
-  }
-  w->setToolTip(QString::fromStdString(f.tooltip));
-  return w;
+  });
 }
 
 const Method* NewRunDialog::currentMethod() const {
@@ -516,9 +432,9 @@ void NewRunDialog::syncMethodFields(const nlohmann::json& j) {
       bool shown = false;
       try {
         if (values && values->is_object() && values->contains(f.key))
-          shown = showFieldValue(f, w, (*values)[f.key]);
+          shown = showMethodFieldValue(f, w, (*values)[f.key]);
         if (!shown && b.defaults.is_object() && b.defaults.contains(f.key))
-          shown = showFieldValue(f, w, b.defaults[f.key]);
+          shown = showMethodFieldValue(f, w, b.defaults[f.key]);
       } catch (const nlohmann::json::exception&) {  // out of int range and the like
       }
       w->setProperty(kKnownProperty, shown);
@@ -584,7 +500,7 @@ void NewRunDialog::applyMethod(int /*row*/) {
     if (!values.is_object()) values = nlohmann::json::object();
     for (size_t i = 0; i < b.fields.size(); ++i)
       if (b.widgets[i]->property(kKnownProperty).toBool())
-        values[b.fields[i].key] = fieldValue(b.fields[i], b.widgets[i]);
+        values[b.fields[i].key] = methodFieldValue(b.fields[i], b.widgets[i]);
   }
   if (method->traits().uses_preset)
     j["allocation"]["preset"] = m_molaPreset->currentText().toStdString();

@@ -18,6 +18,7 @@
 
 #include "core/common/error.h"
 #include "core/methods/method_registry.h"
+#include "core/store/store_keys.h"
 #include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
 #include "ui/models/seed_group_format.h"
@@ -39,7 +40,7 @@ QColor taskColor(const std::string& key) {
 }
 
 bool isAccuracyKey(const std::string& key) {
-  return key == "eval/acc" || key.rfind("eval/acc/", 0) == 0;
+  return key == kMetricEvalAcc || key.rfind("eval/acc/", 0) == 0;
 }
 
 QString runLink(const QString& id, bool self) {
@@ -76,7 +77,7 @@ QString baselineText(const Run& run) {
   const QString word =
       run.status == RunStatus::Finished ? QObject::tr("final") : QObject::tr("latest");
   QString text = QObject::tr("Baseline (step 0, no adapter): %1").arg(percentText(*base));
-  if (const auto final = latestOf(run, "eval/acc"))
+  if (const auto final = latestOf(run, kMetricEvalAcc))
     text +=
         QObject::tr(" → %1 %2 (%3 points)").arg(word, percentText(*final), points(*base, *final));
   QStringList tasks;
@@ -255,11 +256,11 @@ void RunView::scheduleRefresh() {
 void RunView::ensureSeries(const std::string& key) {
   const QString id = QString::fromStdString(key);
   const QColor color = runColor(m_runId);
-  if (key == "train/loss") {
+  if (key == kMetricTrainLoss) {
     m_lossPlot->addSeries(id, id, color);
-  } else if (key == "eval/loss") {
+  } else if (key == kMetricEvalLoss) {
     m_lossPlot->addSeries(id, id, color.darker(150), Qt::DashLine, /*markers=*/true);
-  } else if (key == "eval/acc") {
+  } else if (key == kMetricEvalAcc) {
     m_accPlot->addSeries(id, tr("eval/acc (mean)"), color, Qt::SolidLine, true);
   } else if (isAccuracyKey(key)) {
     m_accPlot->addSeries(id, id, taskColor(key), Qt::DashLine, true);
@@ -300,7 +301,7 @@ void RunView::refreshNow() {
   }
   try {
     for (const std::string& key : m_reader->metric_keys(m_runId.toStdString())) {
-      if (key != "train/loss" && key != "eval/loss" && !isAccuracyKey(key)) continue;
+      if (key != kMetricTrainLoss && key != kMetricEvalLoss && !isAccuracyKey(key)) continue;
       ensureSeries(key);
       pullSeries(isAccuracyKey(key) ? m_accPlot : m_lossPlot, key);
     }

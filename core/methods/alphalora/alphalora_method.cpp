@@ -59,7 +59,8 @@ class AlphaLoraMethod final : public Method {
          0,
          65536,
          0,
-         {}},
+         {},
+         "= MoLA 2468's total"},
         {"beta", "β", "Exponent of α in the scaling (reference: 2.5)", K::Double, 0, 20, 2, {}}};
   }
   std::vector<MatrixView> matrix_views() const override {
