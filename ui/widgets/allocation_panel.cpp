@@ -54,7 +54,7 @@ QString BudgetSummary::text() const {
   }
   if (totalExperts > 0) parts << QObject::tr("%1 experts").arg(totalExperts);
   if (rankBudget > 0) {
-    parts << QObject::tr("routed-expert Σ rank %L1 of budget %L2 (%3%)")
+    parts << QObject::tr("Σ active rank %L1 of budget %L2 (%3%)")
                  .arg(totalRank)
                  .arg(rankBudget)
                  .arg(static_cast<int>(std::lround(100.0 * totalRank / rankBudget)));
@@ -176,19 +176,31 @@ void AllocationPanel::updateVisibility() {
 }
 
 void AllocationPanel::fillRankKeys() {
-  std::vector<std::string> keys;
+  std::vector<std::string> keys, own;  // the run's records; its method's own views
   if (m_reader) {
     try {
       keys = m_reader->matrix_keys(m_runId.toStdString());
+      if (const auto run = m_reader->find_run(m_runId.toStdString())) {
+        if (const Method* m = method_for_run_label(run->allocation_method))
+          for (const MatrixView& v : m->matrix_views()) own.push_back(v.key);
+      }
     } catch (const Error&) {
     }
   }
   const QSignalBlocker block(m_rankKey);
   m_rankKey->clear();
   const std::vector<MatrixView>& all = views();
-  for (int i = 0; i < static_cast<int>(all.size()); ++i) {
-    if (std::find(keys.begin(), keys.end(), all[static_cast<size_t>(i)].key) != keys.end())
-      m_rankKey->addItem(QString::fromStdString(all[static_cast<size_t>(i)].label), i);
+  const auto listed = [](const std::vector<std::string>& in, const std::string& key) {
+    return std::find(in.begin(), in.end(), key) != in.end();
+  };
+  // The method's own views first (DR-LoRA's and IncreLoRA's active ranks, AlphaLoRA's α), then
+  // the shared ones; only views the run has records of.
+  for (const bool first : {true, false}) {
+    for (int i = 0; i < static_cast<int>(all.size()); ++i) {
+      const std::string& key = all[static_cast<size_t>(i)].key;
+      if (listed(own, key) == first && listed(keys, key))
+        m_rankKey->addItem(QString::fromStdString(all[static_cast<size_t>(i)].label), i);
+    }
   }
   if (m_rankKey->count() == 0 && !all.empty())
     m_rankKey->addItem(QString::fromStdString(all.front().label), 0);
@@ -198,6 +210,11 @@ void AllocationPanel::fillRankKeys() {
 
 void AllocationPanel::showView(int index) {
   const MatrixView& v = views()[static_cast<size_t>(index)];
+  // [layer, module] views (AlphaLoRA's α, IncreLoRA's ranks) name their columns like the grid.
+  QStringList columns;
+  if (v.column_label == "module")
+    for (const QString& m : m_modules) columns << QString(m).remove(QStringLiteral("_proj"));
+  m_ranks->setColumnNames(columns);
   m_ranks->setLabels(QString::fromStdString(v.label), QString::fromStdString(v.column_label),
                      QString::fromStdString(v.value_label));
   m_ranks->setSource(m_reader, m_runId, QString::fromStdString(v.key));

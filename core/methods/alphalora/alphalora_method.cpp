@@ -92,7 +92,7 @@ class AlphaLoraMethod final : public Method {
   std::string key_params(const std::string& /*run_label*/,
                          const std::map<std::string, std::string>& params) const override {
     const std::string total = param_text(params, "allocation.alphalora.total_experts", "0");
-    return "AlphaLoRA Σ" + (total == "0" ? std::string("=2468") : total) +
+    return "AlphaLoRA Σ" + (total == "0" ? std::string(" of 2468") : total) +
            " β=" + param_text(params, "allocation.alphalora.beta", "2.5") +
            " k=" + param_text(params, "adapters.top_k") + " r=" + param_text(params, "adapters.r");
   }
