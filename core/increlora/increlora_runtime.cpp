@@ -79,21 +79,26 @@ class IncreLoraHooks final : public TrainingHooks {
   }
 
   /// After every micro-batch's backward has accumulated: the sensitivity of each active
-  /// component, smoothed (AdaLoRA).
+  /// component, smoothed (AdaLoRA, as smooth_importance) on the LoRAs' device, with no copy to
+  /// the host on this per-step path.
   void before_clip(int64_t /*step*/) override {
     torch::NoGradGuard no_grad;
+    const auto device = units_.front()->lora->lora_A.device();
+    if (ibar_.device() != device) {  // the first step after building or resuming
+      ibar_ = ibar_.to(device);
+      ubar_ = ubar_.to(device);
+    }
     for (size_t u = 0; u < units_.size(); ++u) {
       LoraAdapterImpl& lora = *units_[u]->lora;
       const int k = lora.active_rank();
+      if (k <= 0) continue;
       const at::Tensor s = lora_component_importance(lora.lora_A, lora.lora_A.grad(), lora.lora_B,
                                                      lora.lora_B.grad(), k)
-                               .to(torch::kCPU, torch::kFloat64);
-      auto* ib = ibar_[static_cast<int64_t>(u)].data_ptr<double>();
-      auto* ub = ubar_[static_cast<int64_t>(u)].data_ptr<double>();
-      const double* sp = s.data_ptr<double>();
-      for (int j = 0; j < k; ++j) {
-        smooth_importance(sp[j], ib[j], ub[j], options_.beta1, options_.beta2);
-      }
+                               .to(torch::kFloat64);  // [k]
+      at::Tensor ib = ibar_[static_cast<int64_t>(u)].narrow(0, 0, k);
+      at::Tensor ub = ubar_[static_cast<int64_t>(u)].narrow(0, 0, k);
+      ib.mul_(options_.beta1).add_(s, 1.0 - options_.beta1);
+      ub.mul_(options_.beta2).add_((s - ib).abs(), 1.0 - options_.beta2);
     }
   }
 
@@ -173,14 +178,15 @@ class IncreLoraHooks final : public TrainingHooks {
     return out;
   }
   std::vector<double> scores(const std::vector<int>& ranks) const {
+    // One copy of the state to the host per event or record, not one per LoRA.
+    const at::Tensor i = ibar_.to(torch::kCPU).contiguous(), v = ubar_.to(torch::kCPU).contiguous();
+    const double* ip = i.data_ptr<double>();
+    const double* up = v.data_ptr<double>();
+    const size_t r = static_cast<size_t>(options_.r_max);
     std::vector<double> out;
     for (size_t u = 0; u < units_.size(); ++u) {
-      const auto i = ibar_[static_cast<int64_t>(u)].contiguous();
-      const auto v = ubar_[static_cast<int64_t>(u)].contiguous();
-      const double* ip = i.data_ptr<double>();
-      const double* up = v.data_ptr<double>();
-      out.push_back(unit_score(std::vector<double>(ip, ip + options_.r_max),
-                               std::vector<double>(up, up + options_.r_max), ranks[u]));
+      out.push_back(unit_score(std::vector<double>(ip + u * r, ip + (u + 1) * r),
+                               std::vector<double>(up + u * r, up + (u + 1) * r), ranks[u]));
     }
     return out;
   }

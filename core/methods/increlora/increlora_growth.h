@@ -3,7 +3,8 @@
 // of one rank component and the choice of which LoRAs grow at an event.
 //
 // Intended usage (core/increlora/increlora_hooks.cpp):
-//   smooth_importance(I, ibar, ubar, o.beta1, o.beta2);           // per component, per step
+//   smooth_importance(I, ibar, ubar, o.beta1, o.beta2);  // per component, per step (the hooks
+//                                                        // do the same arithmetic on tensors)
 //   double score = unit_score(ibar, ubar, active_rank);            // per LoRA
 //   auto grants = pick_growth(ranks, scores, q, o.delta_r, o.r_max, budget_left);
 #pragma once
