@@ -14,7 +14,7 @@ out=${1:-$root/.gpu-bundle}
 # what every Linux system has (the C and C++ runtimes).
 # (libprotobuf-dev: Debian 13's sentencepiece.pc requires protobuf-lite.)
 roots=(libsqlite3-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libsentencepiece-dev
-  libprotobuf-dev libicu-dev pkgconf)
+  libprotobuf-dev libicu-dev libssl-dev pkgconf)
 skip=" libc6 libc6-dev libc-dev-bin linux-libc-dev libgcc-s1 libstdc++6 zlib1g icu-devtools "
 packages=()
 queue=("${roots[@]}")

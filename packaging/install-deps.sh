@@ -9,6 +9,7 @@ packages=(
   libtorch-dev libopenblas0-pthread   # LibTorch (CPU; 1.13 on 12, 2.6 on 13); OpenBLAS: ~10x faster GEMMs
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
+  libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth

@@ -189,7 +189,10 @@ int run_one(const Prepared& p,
   try {
     result = Trainer().run(p.cfg, opt, sink, StopToken(stop));
   } catch (const std::exception& e) {
-    // Thrown before the run row exists (backbone missing, bad checkpoint, …).
+    // Thrown before the run row exists (backbone missing, bad checkpoint, bad data, …): leave
+    // nothing behind (fs::remove only removes the run folder when it is still empty).
+    std::error_code ec;
+    if (!opt.resume) fs::remove(opt.run_dir, ec);
     print_error(e.what());
     if (json_mode) json_sink.status(RunStatus::Failed, e.what(), kExitUsage);
     return kExitUsage;

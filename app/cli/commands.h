@@ -80,6 +80,18 @@ int run_compare(const std::string& db_path,
                 const std::string& a,
                 const std::string& b,
                 bool as_json);
+/// Options of `export --table`.
+struct TableArgs {
+  bool table = false;             ///< --table was given
+  bool groups = false;            ///< --groups: one row per seed group
+  std::string format = "md";      ///< --format md|csv
+  std::vector<std::string> runs;  ///< --runs ID_PREFIX…: only these runs
+  std::string experiment;         ///< --experiment NAME: only runs of this experiment
+  std::string output;             ///< -o FILE (empty: stdout)
+};
+/// `export --table [--groups] [--format md|csv] [--runs ID…] [--experiment NAME] [-o FILE]`:
+/// the results table (core/store/results_table.h); warnings of a CSV or a file go to stderr.
+int run_export_table(const std::string& db_path, const TableArgs& args);
 /// `export RUN --peft DIR [--db]`: the run's adapters as a PEFT LoRA folder (LoRA-MoE runs: the
 /// Apportion LoRA-MoE layout).
 int run_export_adapter(const std::string& db_path, const std::string& run, const std::string& dir);

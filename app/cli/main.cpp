@@ -29,6 +29,7 @@ Examples:
   apportion train experiments/mola-2468.json --db ws/workspace.sqlite --seeds 0-4 --parallel 2
   apportion runs --db ws/workspace.sqlite [--groups]
   apportion compare GROUP_A GROUP_B --db ws/workspace.sqlite
+  apportion export --table --groups [--format csv] --db ws/workspace.sqlite
 )";
 
 void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
@@ -106,18 +107,58 @@ int main(int argc, char** argv) {
       ->required();
   show->add_option("--db", db_path, "workspace database");
   show->add_flag("--json", as_json, "print JSON");
-  auto* exp = app.add_subcommand(
-      "export", "export a run's metrics, params and matrices (--csv) or its adapters (--peft)");
+  auto* exp =
+      app.add_subcommand("export",
+                         "export a run's metrics, params and matrices (--csv), its "
+                         "adapters (--peft), or a results table of the workspace (--table)");
   exp->add_option("GROUP_OR_RUN", run_id,
-                  "run id or unique prefix; with --csv also a seed group key prefix")
-      ->required();
+                  "run id or unique prefix; with --csv also a seed group key prefix (not with "
+                  "--table)");
   exp->add_option("--db", db_path, "workspace database");
   auto* exp_csv = exp->add_option("--csv", csv_dir, "folder for the CSV files");
   auto* exp_peft = exp->add_option(
       "--peft", peft_dir, "folder for the adapters (PEFT LoRA; LoRA-MoE runs: LoRA-MoE layout)");
   exp_csv->excludes(exp_peft);
+  TableArgs table_args;
+  auto* exp_table = exp->add_flag(
+      "--table", table_args.table,
+      "print a results table: rows runs, columns tasks + avg (reported accuracy, its protocol, "
+      "split and checkpoint rule)");
+  exp_table->excludes(exp_csv)->excludes(exp_peft);
+  exp->add_flag("--groups", table_args.groups,
+                "with --table: one row per seed group (mean +- 95 % CI half-width over seeds, n)")
+      ->needs(exp_table);
+  exp->add_option("--format", table_args.format,
+                  "with --table: md (Markdown, accuracy in %) or csv (fractions; default md)")
+      ->check(CLI::IsMember({"md", "csv"}))
+      ->needs(exp_table);
+  exp->add_option("--runs", table_args.runs, "with --table: only these runs (id prefixes)")
+      ->needs(exp_table);
+  exp->add_option("--experiment", table_args.experiment,
+                  "with --table: only the runs of this experiment")
+      ->needs(exp_table);
+  exp->add_option("-o,--output", table_args.output,
+                  "with --table: write the table to FILE instead of stdout")
+      ->needs(exp_table);
+  exp->footer(
+      R"(--table CSV: one header row; runs: run_id,name,experiment,seed,status,rule,report_step,
+<task>...,avg; groups: group_key,label,n,seeds,rule,<task>,<task>_ci95,<task>_n...,avg,avg_ci95,
+avg_n; then protocol_<task>... and split_<task>... (the row's own protocol and split per task).
+Fractions, 6 significant digits; empty field = no value. Warnings (protocols or splits that differ
+between rows, mixed checkpoint rules) follow a Markdown table and go to stderr for CSV or -o.)");
   exp->callback([&] {
-    if (csv_dir.empty() && peft_dir.empty()) throw CLI::RequiredError("--csv DIR or --peft DIR");
+    if (table_args.table) {
+      if (!run_id.empty()) {
+        throw CLI::ValidationError("GROUP_OR_RUN",
+                                   "--table reads the whole workspace; choose runs with --runs "
+                                   "ID_PREFIX... or --experiment NAME");
+      }
+      return;
+    }
+    if (run_id.empty()) throw CLI::RequiredError("GROUP_OR_RUN (or --table)");
+    if (csv_dir.empty() && peft_dir.empty()) {
+      throw CLI::RequiredError("--csv DIR, --peft DIR or --table");
+    }
   });
   std::string compare_a, compare_b;
   auto* compare = app.add_subcommand(
@@ -172,6 +213,7 @@ int main(int argc, char** argv) {
     if (runs->parsed()) return run_list_runs(db_path, as_json);
     if (compare->parsed()) return run_compare(db_path, compare_a, compare_b, as_json);
     if (show->parsed()) return run_show(db_path, run_id, as_json);
+    if (exp->parsed() && table_args.table) return run_export_table(db_path, table_args);
     if (exp->parsed() && !peft_dir.empty()) return run_export_adapter(db_path, run_id, peft_dir);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);
     if (import_adapter->parsed()) {

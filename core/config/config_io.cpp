@@ -57,6 +57,25 @@ void apply_overrides(nlohmann::json& j, const std::vector<std::string>& override
     for (size_t i = 0; i < path.size(); ++i) {
       if (path[i].empty()) throw ConfigError("--set " + item + ": empty path component");
       walked += (walked.empty() ? "" : ".") + path[i];
+      if (node->is_array()) {
+        // An array element by index: --set data.datasets.0.train=boolq/train.json
+        size_t index = 0;
+        const bool numeric = path[i].size() <= 9 &&
+                             path[i].find_first_not_of("0123456789") == std::string::npos;
+        if (numeric) index = std::stoul(path[i]);
+        if (!numeric || index >= node->size()) {
+          throw ConfigError("--set " + item + ": " + walked + " is not an element of the array (" +
+                            std::to_string(node->size()) + " elements, indexes from 0)");
+        }
+        if (i + 1 == path.size()) {
+          auto& slot = (*node)[index];
+          if (slot.is_string() && !value.is_string()) value = text;
+          slot = value;
+        } else {
+          node = &(*node)[index];
+        }
+        continue;
+      }
       if (!node->is_object()) {
         throw ConfigError("--set " + item + ": " + walked + " is inside a non-object value");
       }

@@ -75,9 +75,33 @@ void validate_regex(const std::string& pattern, const std::string& path) {
 }
 
 void validate_data(const DataConfig& d) {
-  require(d.suite == "builtin" || d.suite == "jsonl", "data.suite",
-          "must be \"builtin\" or \"jsonl\"" + got(d.suite));
-  if (d.suite == "builtin") {
+  require(d.suite == "builtin" || d.suite == "jsonl" || d.suite == "datasets", "data.suite",
+          "must be \"builtin\", \"jsonl\" or \"datasets\"" + got(d.suite));
+  require(d.suite == "datasets" || d.datasets.empty(), "data.datasets",
+          "only data.suite \"datasets\" reads data.datasets (set data.suite=datasets)");
+  require(d.mixture == "concat" || d.mixture == "weighted", "data.mixture",
+          "must be \"concat\" or \"weighted\"" + got(d.mixture));
+  if (d.suite == "datasets") {
+    require(!d.datasets.empty(), "data.datasets",
+            "the datasets suite needs at least one dataset {name, format, train, eval, protocol}");
+    std::set<std::string> names;
+    bool any_train = false;
+    for (size_t i = 0; i < d.datasets.size(); ++i) {
+      const std::string path = "data.datasets[" + std::to_string(i) + "]";
+      validate_dataset_spec(d.datasets[i], path);
+      require(names.insert(d.datasets[i].name).second, path + ".name",
+              "dataset name \"" + d.datasets[i].name + "\" is used twice");
+      any_train = any_train || !d.datasets[i].train.empty();
+    }
+    require(any_train, "data.datasets", "no dataset has a train file; nothing to train on");
+    const bool any_eval =
+        std::any_of(d.datasets.begin(), d.datasets.end(), [](const DatasetSpec& ds) {
+          return !ds.eval.empty() || ds.validation_from_train > 0;
+        });
+    require(any_eval, "data.datasets",
+            "no dataset has an eval split; give one an \"eval\" list (or "
+            "validation_from_train) so the run can be scored");
+  } else if (d.suite == "builtin") {
     require(!d.tasks.empty(), "data.tasks", "must name at least one task");
   } else {
     require(!d.train_file.empty(), "data.train_file",
@@ -111,6 +135,20 @@ void validate_train(const TrainConfig& t) {
           "train.schedule", "must be \"cosine\", \"linear\" or \"constant\"" + got(t.schedule));
   require(t.min_lr_ratio >= 0 && t.min_lr_ratio <= 1, "train.min_lr_ratio", "must be in [0, 1]");
   require(t.eval_every >= 1, "train.eval_every", "must be >= 1" + got(t.eval_every));
+  require(t.epochs >= 0 && t.epochs <= 1000, "train.epochs",
+          "must be in 0..1000 (0: train.steps decides)" + got(t.epochs));
+  require(t.eval_strategy == "steps" || t.eval_strategy == "epoch", "train.eval_strategy",
+          "must be \"steps\" or \"epoch\"" + got(t.eval_strategy));
+  require(t.eval_strategy != "epoch" || t.epochs > 0, "train.eval_strategy",
+          "\"epoch\" needs train.epochs > 0");
+  require(t.checkpoint_rule == "last" || t.checkpoint_rule == "best_validation" ||
+              t.checkpoint_rule == "best_test",
+          "train.checkpoint_rule",
+          "must be \"last\", \"best_validation\" or \"best_test\"" + got(t.checkpoint_rule));
+  require(t.checkpoint_rule != "best_test" || t.allow_best_on_test, "train.checkpoint_rule",
+          "\"best_test\" picks the checkpoint on the test split, which inflates the reported "
+          "number; use \"best_validation\" with a validation split, or set "
+          "train.allow_best_on_test=true to ask for it explicitly (the run is tagged)");
   require(t.log_every >= 1, "train.log_every", "must be >= 1" + got(t.log_every));
   require(t.log_matrices_every >= 1, "train.log_matrices_every", "must be >= 1");
   require(t.checkpoint_every >= 1, "train.checkpoint_every", "must be >= 1");
@@ -195,6 +233,17 @@ void ExperimentConfig::validate() const {
   if (adapters) method_named(allocation.method).validate(*this);
   validate_data(data);
   validate_train(train);
+  if (train.checkpoint_rule == "best_validation") {
+    const bool has_validation =
+        std::any_of(data.datasets.begin(), data.datasets.end(), [](const DatasetSpec& d) {
+          return d.validation_from_train > 0 ||
+                 std::any_of(d.eval.begin(), d.eval.end(),
+                             [](const EvalSplitSpec& s) { return s.role == kRoleValidation; });
+        });
+    require(has_validation, "train.checkpoint_rule",
+            "\"best_validation\" needs a validation split: give a dataset an eval split with "
+            "role \"validation\" or validation_from_train > 0 (data.suite \"datasets\")");
+  }
 }
 
 }  // namespace apportion

@@ -98,6 +98,17 @@ DataConfig parse_data(const nlohmann::json& j) {
   r.get("eval_mode", d.eval_mode);
   r.get("answer_pattern", d.answer_pattern);
   r.get("max_new_tokens", d.max_new_tokens);
+  if (const auto* ds = r.raw("datasets")) {
+    if (!ds->is_array()) config_fail("data.datasets", "must be an array of dataset objects");
+    for (size_t i = 0; i < ds->size(); ++i) {
+      d.datasets.push_back(
+          parse_dataset_spec((*ds)[i], "data.datasets[" + std::to_string(i) + "]"));
+    }
+  }
+  r.get("root", d.root);
+  r.get("mixture", d.mixture);
+  r.get("bucket_by_length", d.bucket_by_length);
+  r.get("token_cache", d.token_cache);
   r.finish();
   return d;
 }
@@ -106,6 +117,7 @@ TrainConfig parse_train(const nlohmann::json& j) {
   TrainConfig t;
   JsonObjectReader r(j, "train");
   r.get("steps", t.steps);
+  r.get("epochs", t.epochs);
   r.get("micro_batch_size", t.micro_batch_size);
   r.get("grad_accum", t.grad_accum);
   r.get("lr", t.lr);
@@ -118,6 +130,9 @@ TrainConfig parse_train(const nlohmann::json& j) {
   r.get("min_lr_ratio", t.min_lr_ratio);
   r.get("max_grad_norm", t.max_grad_norm);
   r.get("eval_every", t.eval_every);
+  r.get("eval_strategy", t.eval_strategy);
+  r.get("checkpoint_rule", t.checkpoint_rule);
+  r.get("allow_best_on_test", t.allow_best_on_test);
   r.get("log_every", t.log_every);
   r.get("log_matrices_every", t.log_matrices_every);
   r.get("checkpoint_every", t.checkpoint_every);
@@ -207,8 +222,15 @@ nlohmann::json ExperimentConfig::to_json() const {
                {"add_eos", data.add_eos},
                {"eval_mode", data.eval_mode},
                {"answer_pattern", data.answer_pattern},
-               {"max_new_tokens", data.max_new_tokens}};
+               {"max_new_tokens", data.max_new_tokens},
+               {"datasets", nlohmann::json::array()},
+               {"root", data.root},
+               {"mixture", data.mixture},
+               {"bucket_by_length", data.bucket_by_length},
+               {"token_cache", data.token_cache}};
+  for (const auto& d : data.datasets) j["data"]["datasets"].push_back(dataset_spec_to_json(d));
   j["train"] = {{"steps", train.steps},
+                {"epochs", train.epochs},
                 {"micro_batch_size", train.micro_batch_size},
                 {"grad_accum", train.grad_accum},
                 {"lr", train.lr},
@@ -221,6 +243,9 @@ nlohmann::json ExperimentConfig::to_json() const {
                 {"min_lr_ratio", train.min_lr_ratio},
                 {"max_grad_norm", train.max_grad_norm},
                 {"eval_every", train.eval_every},
+                {"eval_strategy", train.eval_strategy},
+                {"checkpoint_rule", train.checkpoint_rule},
+                {"allow_best_on_test", train.allow_best_on_test},
                 {"log_every", train.log_every},
                 {"log_matrices_every", train.log_matrices_every},
                 {"checkpoint_every", train.checkpoint_every},

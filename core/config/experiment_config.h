@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/datasets/dataset_spec.h"
+
 namespace apportion {
 
 /// Where the frozen backbone comes from.
@@ -156,11 +158,18 @@ struct DataConfig {
   std::string eval_mode = "teacher_forced";  ///< "teacher_forced" or "generate" (regex extraction)
   std::string answer_pattern = "The answer is ([A-Z])";  ///< regex, group 1 is the answer
   int max_new_tokens = 32;                               ///< generate mode: tokens per answer
+  // datasets suite (core/datasets/dataset_spec.h)
+  std::vector<DatasetSpec> datasets;
+  std::string root;                ///< folder dataset paths are relative to (empty: workspace)
+  std::string mixture = "concat";  ///< "concat" (all examples) or "weighted" (by weight)
+  bool bucket_by_length = false;   ///< build training micro-batches from length buckets
+  bool token_cache = true;         ///< cache tokenised datasets under <workspace>/cache/tokens
 };
 
 /// Optimiser, schedule and logging cadence.
 struct TrainConfig {
-  int steps = 200;  ///< optimiser steps
+  int steps = 200;    ///< optimiser steps (unless epochs > 0)
+  double epochs = 0;  ///< > 0: passes over the training data, resolved to steps at start
   int micro_batch_size = 16;
   int grad_accum = 1;  ///< micro-batches per optimiser step
   double lr = 2e-3;
@@ -173,6 +182,12 @@ struct TrainConfig {
   double min_lr_ratio = 0.1;            ///< final lr = lr * min_lr_ratio (cosine/linear)
   double max_grad_norm = 1.0;           ///< ≤ 0 disables clipping
   int eval_every = 50;                  ///< steps between evaluations (and at the end)
+  std::string eval_strategy = "steps";  ///< "steps" (eval_every) or "epoch" (end of each)
+  /// Which evaluation the reported numbers come from: "last", "best_validation" (best mean
+  /// validation accuracy; needs a validation split) or "best_test" (refused unless
+  /// allow_best_on_test, and tagged).
+  std::string checkpoint_rule = "last";
+  bool allow_best_on_test = false;
   int log_every = 5;                    ///< steps between scalar metric rows
   int log_matrices_every = 20;          ///< steps between matrix records (routing load, …)
   int checkpoint_every = 100;           ///< steps between checkpoints (and at stop/end)

@@ -2,6 +2,9 @@
 // Batcher (BOS prompt answer EOS rows, right-padded, with next-token labels) and the pure
 // per-epoch-permutation index sampler.
 //
+// Rows are built from ids: an example's cached prompt_ids/answer_ids, or the ids
+// tokenize_prompt_answer gives for its text (the token cache uses the same function).
+//
 // Tokenisation follows alpaca-lora: the row is tokenize(prompt + answer) with the tokenizer's
 // special tokens (BOS for LLaMA), and the prompt part is as long as tokenize(prompt) alone.
 // Truncation: a row longer than max_seq_len loses prompt tokens from the LEFT (BOS stays first),
@@ -10,6 +13,7 @@
 #include "core/data/batcher.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include <torch/torch.h>
@@ -31,8 +35,10 @@ struct Row {
 
 Batch assemble(const std::vector<Row>& rows, std::vector<std::string> tasks, int64_t pad) {
   size_t longest = 0;
+  int64_t tokens = 0;
   for (const Row& row : rows) {
     longest = std::max(longest, row.ids.size());
+    tokens += static_cast<int64_t>(row.ids.size());
   }
   const auto b = static_cast<int64_t>(rows.size());
   const auto t = static_cast<int64_t>(longest);
@@ -58,6 +64,8 @@ Batch assemble(const std::vector<Row>& rows, std::vector<std::string> tasks, int
       torch::from_blob(answer.data(), {b, t}, torch::TensorOptions().dtype(torch::kUInt8))
           .to(torch::kBool);
   batch.tasks = std::move(tasks);
+  batch.total_tokens = b * t;
+  batch.padding_tokens = batch.total_tokens - tokens;
   return batch;
 }
 
@@ -79,25 +87,43 @@ Batcher::Batcher(std::shared_ptr<const Tokenizer> tokenizer,
   AP_CHECK(tokenizer_ != nullptr, "Batcher: no tokenizer");
 }
 
+PromptAnswerIds tokenize_prompt_answer(const Tokenizer& tok,
+                                       const std::string& prompt,
+                                       const std::string& answer) {
+  const std::vector<int64_t> full = tok.encode(prompt + answer, /*add_special_tokens=*/true);
+  const size_t prompt_len =
+      std::min(full.size(), tok.encode(prompt, /*add_special_tokens=*/true).size());
+  PromptAnswerIds out;
+  out.prompt_ids.reserve(prompt_len);
+  out.answer_ids.reserve(full.size() - prompt_len);
+  for (size_t i = 0; i < full.size(); ++i) {
+    AP_CHECK_AS(DataError, full[i] >= 0 && full[i] <= std::numeric_limits<int32_t>::max(),
+                "tokenize_prompt_answer: token id ", full[i], " does not fit in int32");
+    (i < prompt_len ? out.prompt_ids : out.answer_ids).push_back(static_cast<int32_t>(full[i]));
+  }
+  return out;
+}
+
 Batch Batcher::make_batch(const std::vector<const Example*>& examples) const {
   AP_CHECK_AS(DataError, !examples.empty(), "make_batch: no examples");
   std::vector<Row> rows;
   std::vector<std::string> tasks;
   const auto limit = static_cast<size_t>(max_seq_len_);
+  const Tokenizer& tok = *tokenizer_;
+  const auto bos = tok.bos_id();
   for (const Example* ex : examples) {
     AP_CHECK_AS(DataError, ex != nullptr, "make_batch: null example");
-    const Tokenizer& tok = *tokenizer_;
-    std::vector<int64_t> full = tok.encode(ex->prompt + ex->answer, /*add_special_tokens=*/true);
-    const size_t prompt_len =
-        std::min(full.size(), tok.encode(ex->prompt, /*add_special_tokens=*/true).size());
+    PromptAnswerIds fresh;
+    const bool cached = !ex->prompt_ids.empty() || !ex->answer_ids.empty();
+    if (!cached) fresh = tokenize_prompt_answer(tok, ex->prompt, ex->answer);
+    const std::vector<int32_t>& p_ids = cached ? ex->prompt_ids : fresh.prompt_ids;
+    const std::vector<int32_t>& a_ids = cached ? ex->answer_ids : fresh.answer_ids;
     // Leading special tokens (BOS) stay in front; the rest splits into prompt and answer.
     size_t lead = 0;
-    const auto bos = tok.bos_id();
-    while (lead < prompt_len && bos && full[lead] == *bos) ++lead;
-    std::vector<int64_t> head(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(lead));
-    std::vector<int64_t> prompt(full.begin() + static_cast<std::ptrdiff_t>(lead),
-                                full.begin() + static_cast<std::ptrdiff_t>(prompt_len));
-    std::vector<int64_t> answer(full.begin() + static_cast<std::ptrdiff_t>(prompt_len), full.end());
+    while (lead < p_ids.size() && bos && p_ids[lead] == *bos) ++lead;
+    std::vector<int64_t> head(p_ids.begin(), p_ids.begin() + static_cast<std::ptrdiff_t>(lead));
+    std::vector<int64_t> prompt(p_ids.begin() + static_cast<std::ptrdiff_t>(lead), p_ids.end());
+    std::vector<int64_t> answer(a_ids.begin(), a_ids.end());
     if (add_eos_ && tok.eos_id()) answer.push_back(*tok.eos_id());
     // Keep head + answer (+ EOS); drop prompt tokens from the left until the row fits.
     const size_t fixed = head.size() + answer.size();

@@ -2,8 +2,17 @@
 // Batching: tokenises examples as [BOS] prompt answer [EOS] with the run's tokenizer (the
 // built-in byte tokenizer by default, or a Hugging Face one), truncates to the cutoff length,
 // pads (right) with the tokenizer's PAD, and builds labels with -100 on padding and, unless
-// train_on_inputs, on the prompt. Index sampling is a pure function of (seed, step), so a resumed
-// run sees the same data. Legend: B batch, T time.
+// train_on_inputs, on the prompt. Examples that carry pre-tokenised ids (the token cache,
+// core/data/token_cache.h) are not tokenised again; tokenize_prompt_answer is the one place both
+// paths get their ids from, so they cannot differ. Index sampling is a pure function of
+// (seed, step), so a resumed run sees the same data. Legend: B batch, T time.
+//
+// Intended usage:
+//   Batcher batcher(tokenizer, cfg.max_seq_len, cfg.train_on_inputs);
+//   auto idx = sample_indices(n, micro_batch, seed, step, micro, accum);   // or
+//   LengthBucketSampler Batch batch = batcher.make_batch(pointers_to(idx));  // uses ex.prompt_ids
+//   when filled log("data/padding_fraction", double(batch.padding_tokens) /
+//   double(batch.total_tokens));
 #pragma once
 
 #include <cstdint>
@@ -28,7 +37,23 @@ struct Batch {
                                    ///< (labels[:, t] is the target for position t), -100 = ignored
   at::Tensor answer_mask;          ///< [B, T] bool: positions whose target is an answer/EOS token
   std::vector<std::string> tasks;  ///< task of each row
+  int64_t padding_tokens = 0;      ///< positions with attention_mask 0
+  int64_t total_tokens = 0;        ///< B * T
 };
+
+/// The ids of one example as the Batcher uses them: prompt_ids = the first
+/// len(encode(prompt, special)) ids of encode(prompt + answer, special) (so they start with the
+/// BOS the tokenizer adds), answer_ids = the rest (without the EOS the Batcher appends).
+struct PromptAnswerIds {
+  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> answer_ids;
+};
+
+/// Tokenises one prompt/answer pair (alpaca-lora's convention, above). DataError when an id does
+/// not fit in int32. Safe to call concurrently when the tokenizer's encode is.
+PromptAnswerIds tokenize_prompt_answer(const Tokenizer& tok,
+                                       const std::string& prompt,
+                                       const std::string& answer);
 
 class Batcher {
  public:
@@ -40,7 +65,9 @@ class Batcher {
           bool train_on_inputs,
           bool add_eos = true);
   const Tokenizer& tokenizer() const { return *tokenizer_; }
-  /// Builds the batch of the given examples (T = longest row, at most max_seq_len).
+  /// Builds the batch of the given examples (T = longest row, at most max_seq_len). An example
+  /// with prompt_ids or answer_ids filled is taken from its ids (they must come from this
+  /// batcher's tokenizer, via tokenize_prompt_answer); otherwise its text is tokenised.
   Batch make_batch(const std::vector<const Example*>& examples) const;
   /// Text documents for pretraining: every position is a target (except padding).
   Batch make_text_batch(const std::vector<const std::string*>& documents) const;

@@ -24,7 +24,13 @@ std::string render_prompt(const std::string& name,
     if (input.empty()) return instruction;
     return instruction.empty() ? input : instruction + "\n" + input;
   }
-  throw ConfigError("data.template: unknown template \"" + name + "\" (known: alpaca, none)");
+  const std::string body = input.empty() ? instruction : instruction + "\n" + input;
+  if (name == "qa") return "Question: " + body + "\nAnswer:";
+  if (name == "choose") {
+    return "Please choose the correct answer to the question: " + body + "\nAnswer:";
+  }
+  throw ConfigError("data.template: unknown template \"" + name +
+                    "\" (known: alpaca, none, qa, choose)");
 }
 
 }  // namespace apportion

@@ -8,8 +8,10 @@
 
 namespace apportion {
 
-/// The prompt for one example; `name` is "alpaca" or "none" (ConfigError naming data.template
-/// otherwise). The response is appended after the prompt without a separator.
+/// The prompt for one example; `name` is "alpaca", "none", "qa" (lm-evaluation-harness style
+/// "Question: …\nAnswer:") or "choose" (MoE-PEFT's "Please choose the correct answer to the
+/// question: …\nAnswer:"; the options belong in the instruction). ConfigError naming
+/// data.template otherwise. The response is appended after the prompt without a separator.
 std::string render_prompt(const std::string& name,
                           const std::string& instruction,
                           const std::string& input);

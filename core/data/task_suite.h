@@ -19,6 +19,12 @@ struct Example {
   std::string prompt;
   std::string answer;
   std::string gold;  ///< generate-mode gold answer (jsonl `answer` field); empty: from `answer`
+  /// Multiple-choice continuations (mc_loglik) and the right one's index (-1: none).
+  std::vector<std::string> choices;
+  int gold_index = -1;
+  /// Pre-tokenised prompt and answer (the token cache); empty: the batcher tokenises the text.
+  std::vector<int32_t> prompt_ids;
+  std::vector<int32_t> answer_ids;
 };
 
 /// Documentation of a task (shown by `apportion tasks` and in docs/TASKS.md).

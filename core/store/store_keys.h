@@ -56,6 +56,42 @@ constexpr const char* kMetricEvalAcc = "eval/acc";
 /// Per-task accuracy: kMetricEvalAccPrefix + task ("eval/acc/lookup").
 constexpr const char* kMetricEvalAccPrefix = "eval/acc/";
 
+/// Per-task parse failures of a generation protocol (no match, or more than one for
+/// mola_regex), counted wrong: kMetricEvalParseFailPrefix + task (a count).
+constexpr const char* kMetricEvalParseFailPrefix = "eval/parse_failures/";
+/// mc_loglik's length-normalised accuracy per task: kMetricEvalAccNormPrefix + task.
+constexpr const char* kMetricEvalAccNormPrefix = "eval/acc_norm/";
+/// Validation splits (role "validation", data.suite "datasets"): mean and per-task accuracy.
+constexpr const char* kMetricValAcc = "val/acc";
+constexpr const char* kMetricValAccPrefix = "val/acc/";
+/// The evaluation protocol id of each task's test split: kProtocolTagPrefix + task
+/// (core/scoring/protocol.h); each predictions line repeats it.
+constexpr const char* kProtocolTagPrefix = "protocol/";
+/// The split each task's reported numbers come from: kEvalSplitTagPrefix + task ("test").
+constexpr const char* kEvalSplitTagPrefix = "split/";
+
+// The reported numbers (train.checkpoint_rule), written once when the run finishes: the test
+// splits' accuracies at the chosen evaluation.
+
+/// The rule: "last", "best_validation" or "best_test" (the latter only with
+/// train.allow_best_on_test, and then also tagged kBestOnTestTag = "true").
+constexpr const char* kReportRuleTag = "report/rule";
+constexpr const char* kBestOnTestTag = "report/best_on_test";
+/// The step whose evaluation is reported.
+constexpr const char* kReportStepTag = "report/step";
+/// Mean and per-task reported accuracy (and acc_norm for mc_loglik tasks).
+constexpr const char* kMetricReportAcc = "report/acc";
+constexpr const char* kMetricReportAccPrefix = "report/acc/";
+constexpr const char* kMetricReportAccNormPrefix = "report/acc_norm/";
+
+// Data metrics.
+
+/// Share of padding tokens in the training micro-batches since the last row.
+constexpr const char* kMetricPaddingFraction = "data/padding_fraction";
+/// train.epochs resolved to steps, and the examples one epoch has.
+constexpr const char* kEpochStepsTag = "steps_per_epoch";
+constexpr const char* kTrainExamplesTag = "train_examples";
+
 // The step-0 baseline of a fine-tuning run: the same evaluation before the first optimiser
 // step, with the adapters at their initial state (LoRA B = 0: the untouched backbone; the
 // GuiLoMo search supernet starts with a small random B, see trainer.cpp). Written once, at

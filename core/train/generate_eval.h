@@ -2,7 +2,15 @@
 // Generation-based evaluation (METHODS.md §2.4, §5): greedy decoding with a KV cache, then the
 // answer regex's group 1 is compared exactly with the gold answer (the example's `gold`, else
 // the regex applied to its reference output, else the whole output trimmed). A failed parse
-// counts as wrong. Every prediction is kept, so failures can be audited.
+// counts as wrong. Every prediction is kept, so failures can be audited. The protocol-aware
+// entry point is core/train/protocol_eval.h; this file also holds the Prediction record both
+// write.
+//
+// Intended usage:
+//   GenerateEvalOptions o;
+//   o.answer_pattern = "The answer is ([A-Z])";
+//   GenerateEvalResult r = evaluate_generate(model, *tok, suite.eval, o);
+//   for (const Prediction& p : r.predictions) { /* p.output, p.extracted, p.gold, p.correct */ }
 #pragma once
 
 #include <map>
@@ -15,13 +23,26 @@
 
 namespace apportion {
 
+/// One scored example, kept so every number can be audited (written to the predictions file).
+/// evaluate_generate fills task … correct; evaluate_protocol (protocol_eval.h) fills every field
+/// but `split`, which the caller sets.
 struct Prediction {
   std::string task;
-  std::string prompt;
-  std::string output;     ///< decoded generation (special tokens skipped)
-  std::string extracted;  ///< regex group 1, empty when the pattern did not match
-  std::string gold;
-  bool correct = false;
+  std::string prompt;     ///< the prompt as fed (few-shot examples included)
+  std::string output;     ///< decoded generation (special tokens skipped, kept for
+                          ///< math_answer_is; cut at the protocol's stop strings);
+                          ///< mc_loglik / label_next_token: the chosen choice / label
+  std::string extracted;  ///< the parsed answer, empty when nothing parsed;
+                          ///< mc_loglik: the chosen choice's index (acc)
+  std::string gold;       ///< mc_loglik: the gold choice's index
+  bool correct = false;   ///< mc_loglik: under acc
+  std::string protocol;   ///< protocol id (core/scoring/protocol.h)
+  std::string split;      ///< eval split name (set by the caller)
+  bool parse_ok = false;  ///< false: a parse failure (counted wrong)
+  /// mc_loglik: [choice] summed log-likelihood; label_next_token: [label] next-token logit.
+  std::vector<double> scores;
+  std::vector<double> scores_norm;  ///< mc_loglik: [choice] log-likelihood per byte
+  bool correct_norm = false;        ///< mc_loglik: under acc_norm
 };
 
 struct GenerateEvalResult {

@@ -19,6 +19,7 @@
 #include <QVBoxLayout>
 
 #include "core/common/error.h"
+#include "core/store/results_table.h"
 #include "core/store/run_groups.h"
 #include "core/store/store_keys.h"
 #include "ui/models/run_colors.h"
@@ -58,6 +59,7 @@ QString CompareView::groupSeriesId(const CompareSide& side, const std::string& k
 CompareView::CompareView(QWidget* parent)
     : QWidget(parent),
       m_title(new QLabel(this)),
+      m_protocolWarning(new QLabel(this)),
       m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
       m_accPlot(new MetricPlot(tr("Accuracy (eval/acc, mean over tasks)"), tr("accuracy"))),
       m_stats(new QTextBrowser),
@@ -69,6 +71,17 @@ CompareView::CompareView(QWidget* parent)
   m_title->setTextFormat(Qt::RichText);
   m_title->setWordWrap(true);
   layout->addWidget(m_title);
+  m_protocolWarning->setTextFormat(Qt::RichText);
+  m_protocolWarning->setWordWrap(true);
+  m_protocolWarning->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_protocolWarning->setStyleSheet(
+      QStringLiteral("QLabel { background: #fff4ce; color: #5c3c00; border: 1px solid #e0b000; "
+                     "border-radius: 3px; padding: 4px 6px; }"));
+  m_protocolWarning->setToolTip(
+      tr("The same model scores differently under different protocols, splits and checkpoint "
+         "rules: compare such numbers only with this in mind"));
+  m_protocolWarning->setVisible(false);
+  layout->addWidget(m_protocolWarning);
 
   auto* splitter = new QSplitter(Qt::Vertical, this);
   auto* plots = new QWidget;
@@ -229,6 +242,7 @@ void CompareView::refreshNow() {
         tr("<i>Select two runs or seed groups in the table to compare them "
            "(View → Group runs by seed shows the groups).</i>"));
     m_stats->clear();
+    showWarnings({}, {});
     m_lossPlot->replotNow();
     m_accPlot->replotNow();
     return;
@@ -258,6 +272,7 @@ void CompareView::rebuildStats() {
   } catch (const Error&) {
     return;
   }
+  showWarnings(runsA, runsB);
   std::vector<const Run*> a;
   std::vector<const Run*> b;
   for (const Run& r : runsA) a.push_back(&r);
@@ -305,6 +320,17 @@ void CompareView::rebuildStats() {
            "final.</p>",
            nullptr, static_cast<int>(open));
   m_stats->setHtml(html);
+}
+
+void CompareView::showWarnings(const std::vector<Run>& a, const std::vector<Run>& b) {
+  QStringList warnings;
+  for (const std::string& w : comparability_warnings(a, b)) warnings << QString::fromStdString(w);
+  if (warnings == m_warnings && m_protocolWarning->isVisibleTo(this) == !warnings.isEmpty()) return;
+  m_warnings = warnings;
+  QString html = tr("<b>&#9888; Not directly comparable:</b>");
+  for (const QString& w : warnings) html += QStringLiteral("<br>&bull; ") + w.toHtmlEscaped();
+  m_protocolWarning->setText(warnings.isEmpty() ? QString() : html);
+  m_protocolWarning->setVisible(!warnings.isEmpty());
 }
 
 void CompareView::rebuildDiff() {

@@ -6,7 +6,10 @@
 // and each eval/acc/<task>: the means of A and B over their runs' latest values and the Welch
 // difference A − B with its 95 % interval, in words), the config-difference table over the
 // flattened params of each side's first run ("only differences" on by default; a group's `seed`
-// lists its seeds) and an A − B allocation heatmap.
+// lists its seeds) and an A − B allocation heatmap. A banner above the plots warns when the
+// sides are not comparable task by task: a task scored under different protocols or on
+// different splits, different checkpoint rules, or a checkpoint chosen on the test split
+// (comparability_warnings, core/store/results_table.h).
 #pragma once
 
 #include <cstdint>
@@ -70,6 +73,10 @@ class CompareView : public QWidget {
   class AllocationDiffPlot* allocationDiff() const {
     return m_allocDiff;
   }
+  /// The comparability banner (hidden when the sides used the same protocols, splits and
+  /// checkpoint rules) and its warnings, one per line.
+  QLabel* protocolWarning() const { return m_protocolWarning; }
+  QStringList protocolWarnings() const { return m_warnings; }
   /// The statistics panel and its plain text.
   QTextBrowser* statsView() const { return m_stats; }
   QString statsText() const;
@@ -85,6 +92,7 @@ class CompareView : public QWidget {
  private:
   void rebuildDiff();
   void rebuildStats();
+  void showWarnings(const std::vector<Run>& a, const std::vector<Run>& b);
   void pull(const QString& runId, const QColor& color, const std::string& key);
   void pullGroup(const CompareSide& side, const QColor& color, const std::string& key);
   QString sideName(const CompareSide& side) const;
@@ -101,6 +109,8 @@ class CompareView : public QWidget {
   QTimer m_refreshTimer;
 
   QLabel* m_title = nullptr;
+  QLabel* m_protocolWarning = nullptr;
+  QStringList m_warnings;
   MetricPlot* m_lossPlot = nullptr;
   MetricPlot* m_accPlot = nullptr;
   QTextBrowser* m_stats = nullptr;

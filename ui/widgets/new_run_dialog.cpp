@@ -23,6 +23,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -32,6 +33,7 @@
 #include "core/methods/method_registry.h"
 #include "ui/widgets/allocation_preview.h"
 #include "ui/widgets/backbone_picker.h"
+#include "ui/widgets/dataset_editor.h"
 #include "ui/widgets/method_field_widget.h"
 
 namespace apportion::ui {
@@ -114,7 +116,7 @@ NewRunDialog::NewRunDialog(const QString& experimentsDir,
       m_preview(new QLabel),
       m_queries(std::move(queries)) {
   setWindowTitle(tr("New run"));
-  resize(860, 680);
+  resize(980, 860);
   auto* layout = new QVBoxLayout(this);
 
   auto* presetRow = new QHBoxLayout;
@@ -137,6 +139,10 @@ NewRunDialog::NewRunDialog(const QString& experimentsDir,
   m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
   body->addWidget(m_editor, 1);
   layout->addLayout(body, 1);
+  m_datasets = new DatasetEditor;
+  layout->addWidget(m_datasets);
+  connect(m_datasets, &DatasetEditor::edited, this,
+          [this] { editJson([this](nlohmann::json& j) { m_datasets->writeInto(j); }); });
 
   m_error->setWordWrap(true);
   m_error->setStyleSheet(QStringLiteral("color: #c62828;"));
@@ -191,6 +197,14 @@ QWidget* NewRunDialog::buildForm() {
   fl->addRow(tr("Rank r"), m_rank);
   fl->addRow(tr("Learning rate"), m_lr);
   fl->addRow(tr("Steps"), m_steps);
+  m_suite = new QComboBox;
+  m_suite->addItems(
+      {QStringLiteral("builtin"), QStringLiteral("jsonl"), QStringLiteral("datasets")});
+  m_suite->setToolTip(
+      tr("data.suite: builtin (generated tasks), jsonl (one instruction file) or "
+         "datasets (named datasets with protocols: the Datasets section)"));
+  fl->addRow(tr("Data suite"), m_suite);
+  connect(m_suite, &QComboBox::currentTextChanged, this, &NewRunDialog::applySuite);
   fl->addRow(buildMethodBoxes());
 
   connect(m_method, qOverload<int>(&QComboBox::currentIndexChanged), this,
@@ -409,6 +423,10 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j, const ExperimentCon
   m_rank->setValue(valueOr<int>(j, {"adapters", "r"}, adapterDefaults.r));
   m_lr->setValue(valueOr<double>(j, {"train", "lr"}, trainDefaults.lr));
   m_steps->setValue(valueOr<int>(j, {"train", "steps"}, trainDefaults.steps));
+  const std::string suite = valueOr<std::string>(j, {"data", "suite"}, DataConfig{}.suite);
+  m_suite->setCurrentText(QString::fromStdString(suite));
+  m_datasets->showConfig(j);
+  m_datasets->setEnabled(suite == "datasets");
   for (QWidget* w : {static_cast<QWidget*>(m_method), static_cast<QWidget*>(m_topK),
                      static_cast<QWidget*>(m_rank)})
     w->setEnabled(hasAdapters);
@@ -452,31 +470,17 @@ void NewRunDialog::showMethodControls(const Method* method, bool hasAdapters) {
 }
 
 void NewRunDialog::patchJson(const std::string& dottedPath, const nlohmann::json& value) {
-  if (m_syncing) return;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
-  } catch (const nlohmann::json::parse_error&) {
-    return;  // fix the syntax in the editor first; the form follows the text
-  }
-  nlohmann::json* node = &j;
-  size_t start = 0;
-  while (true) {
-    const size_t dot = dottedPath.find('.', start);
-    const std::string part = dottedPath.substr(start, dot == std::string::npos ? dot : dot - start);
-    if (!node->is_object()) return;
-    node = &(*node)[part];
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  if (value.is_null())
-    *node = nullptr;
-  else
+  editJson([&](nlohmann::json& j) {
+    nlohmann::json* node = &j;
+    for (size_t start = 0;;) {
+      const size_t dot = dottedPath.find('.', start);
+      if (!node->is_object()) return;
+      node = &(*node)[dottedPath.substr(start, dot == std::string::npos ? dot : dot - start)];
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
     *node = value;
-  m_syncing = true;
-  m_editor->setPlainText(QString::fromStdString(j.dump(2)));
-  m_syncing = false;
-  onTextChanged();
+  });
 }
 
 void NewRunDialog::applyMethod(int /*row*/) {
@@ -511,22 +515,48 @@ void NewRunDialog::applyMethod(int /*row*/) {
 }
 
 void NewRunDialog::useBackboneFolder(const QString& dir) {
+  // Inside the workspace: store it relative (the workspace can move); else absolute.
+  const QString rel = m_workspace.relativeFilePath(dir);
+  const QString stored = rel.startsWith(QLatin1String("..")) ? QDir::cleanPath(dir) : rel;
+  editJson([&stored](nlohmann::json& j) {
+    j["backbone"]["path"] = stored.toStdString();
+    j["backbone"].erase("config");
+  });
+}
+
+void NewRunDialog::editJson(const std::function<void(nlohmann::json&)>& edit) {
+  if (m_syncing) return;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
   } catch (const nlohmann::json::parse_error&) {
-    return;
+    return;  // fix the syntax in the editor first; the form follows the text
   }
   if (!j.is_object()) return;
-  // Inside the workspace: store it relative (the workspace can move); else absolute.
-  const QString rel = m_workspace.relativeFilePath(dir);
-  const QString stored = rel.startsWith(QLatin1String("..")) ? QDir::cleanPath(dir) : rel;
-  j["backbone"]["path"] = stored.toStdString();
-  j["backbone"].erase("config");
+  try {
+    edit(j);
+  } catch (const nlohmann::json::exception&) {
+    return;  // a section of the wrong type (e.g. "data": 3): the text shows the error
+  }
   m_syncing = true;
   m_editor->setPlainText(QString::fromStdString(j.dump(2)));
   m_syncing = false;
   onTextChanged();
+}
+
+void NewRunDialog::applySuite(const QString& suite) {
+  // Leaving "datasets" removes data.datasets (only that suite accepts it); the editor keeps its
+  // rows and writes them back when "datasets" is chosen again.
+  editJson([this, &suite](nlohmann::json& j) {
+    j["data"]["suite"] = suite.toStdString();
+    if (suite == QLatin1String("datasets")) {
+      const QSignalBlocker quiet(m_datasets);  // this edit writes the rows itself
+      if (m_datasets->rowCount() == 0) m_datasets->addRow();
+      m_datasets->writeInto(j);
+    } else {
+      j["data"].erase("datasets");
+    }
+  });
 }
 
 void NewRunDialog::launch() {

@@ -4,14 +4,17 @@
 // disabled while invalid) and an allocation preview. The method combo lists every registered
 // method (core/methods/method_registry.h); a method with settings gets a group box built from
 // its fields() (allocation.<section>.<key>), shown while it is the chosen one, so a new method
-// needs no code here. Launch writes <workspace>/configs/<name>-<timestamp>.json and emits
-// launchRequested(path).
+// needs no code here. A "Data suite" combo picks data.suite; with "datasets" the Datasets section
+// (DatasetEditor: datasets, files, eval splits, templates, protocols) is enabled and writes
+// data.datasets, data.root and train.checkpoint_rule. Launch writes
+// <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path).
 #pragma once
 
 #include <QDialog>
 #include <QDir>
 #include <QString>
 
+#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -60,6 +63,12 @@ class NewRunDialog : public QDialog {
   QSpinBox* stepsSpin() const { return m_steps; }
   QComboBox* methodCombo() const { return m_method; }
   QComboBox* molaPresetCombo() const { return m_molaPreset; }
+  /// data.suite: builtin, jsonl, datasets.
+  QComboBox* suiteCombo() const { return m_suite; }
+  /// The Datasets section (enabled while data.suite is "datasets").
+  class DatasetEditor* datasetEditor() const {
+    return m_datasets;
+  }
   /// The settings box of method `name` (nullptr when it has no fields()).
   QGroupBox* methodBox(const QString& name) const;
   /// The widget of field `key` in method `name`'s box (QSpinBox, QDoubleSpinBox, QComboBox or
@@ -107,6 +116,9 @@ class NewRunDialog : public QDialog {
   void patchJson(const std::string& dottedPath, const nlohmann::json& value);
   void applyMethod(int row);
   void useBackboneFolder(const QString& dir);
+  /// Parses the editor text, lets `edit` change it (an object) and shows the result.
+  void editJson(const std::function<void(nlohmann::json&)>& edit);
+  void applySuite(const QString& suite);
 
   QDir m_workspace;
   bool m_valid = false;
@@ -126,6 +138,8 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_rank = nullptr;
   QDoubleSpinBox* m_lr = nullptr;
   QSpinBox* m_steps = nullptr;
+  QComboBox* m_suite = nullptr;
+  class DatasetEditor* m_datasets = nullptr;
   std::vector<MethodBox> m_methodBoxes;
   BackendQueries m_queries;
   class BackbonePicker* m_backbone = nullptr;

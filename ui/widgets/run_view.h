@@ -5,8 +5,11 @@
 // baseline evaluation (baseline/* metrics) shows "Baseline (step 0, no adapter): X % → final
 // Y % (+Z points)" under the header and a marker at step 0 in the accuracy plot. A GuiLoMo
 // pipeline's runs link to each other in the header (tags guilomo/search_run, guilomo/retrain_run);
-// clicking the other run emits runLinkActivated. Data is pulled from the store by step increments;
-// nudges are coalesced by a 60 ms single-shot timer.
+// clicking the other run emits runLinkActivated. The "Tasks" tab (the last) lists each task's
+// split, protocol, latest accuracy, acc_norm, parse failures, validation accuracy and reported
+// value with the run's checkpoint rule (core/store/results_table.h), and bars of the reported
+// accuracies. Data is pulled from the
+// store by step increments; nudges are coalesced by a 60 ms single-shot timer.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +22,12 @@
 
 #include "core/store/run_reader.h"
 
+class QCustomPlot;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QTabWidget;
+class QTableWidget;
 
 namespace apportion::ui {
 
@@ -72,6 +77,14 @@ class RunView : public QWidget {
   QLabel* pipelineLabel() const { return m_pipeline; }
   /// The step-0 baseline line (hidden unless the run has baseline metrics).
   QLabel* baselineLabel() const { return m_baseline; }
+  /// The "Tasks" tab: one row per task (columns: task, split, protocol, accuracy, acc_norm,
+  /// parse failures, validation, reported, rule), and the line above it (rule, report step).
+  QTableWidget* taskTable() const { return m_tasks; }
+  QLabel* taskNote() const { return m_tasksNote; }
+  /// Bars under the task table: each task's reported (else latest) accuracy in %.
+  QCustomPlot* taskBars() const { return m_taskBars; }
+  /// Index of the "Tasks" tab in tabs().
+  int tasksTabIndex() const;
   /// Series id of the step-0 baseline marker in accuracyPlot().
   static QString baselineSeriesId() { return QStringLiteral("baseline/accuracy"); }
 
@@ -96,6 +109,7 @@ class RunView : public QWidget {
   void pullSeries(MetricPlot* plot, const std::string& key);
   void ensureSeries(const std::string& key);
   void showBaselinePoint(const Run& run);
+  void updateTaskTable(const Run* run);
 
   std::shared_ptr<RunReader> m_reader;
   QString m_runId;
@@ -114,6 +128,11 @@ class RunView : public QWidget {
   class AllocationPanel* m_allocation = nullptr;
   QPlainTextEdit* m_log = nullptr;
   QPlainTextEdit* m_config = nullptr;
+  QWidget* m_tasksPage = nullptr;
+  QLabel* m_tasksNote = nullptr;
+  QTableWidget* m_tasks = nullptr;
+  QCustomPlot* m_taskBars = nullptr;
+  QString m_tasksSignature;  ///< what the task table shows (rebuilt only when it changes)
 };
 
 }  // namespace apportion::ui
