@@ -62,7 +62,7 @@ int main(int argc, char* argv[]) {
       QStringLiteral("ID"));
   const QCommandLineOption runTab(
       QStringLiteral("run-tab"),
-      QStringLiteral("Run view tab to show: 0 curves, 1 allocation, 2 log, 3 config."),
+      QStringLiteral("Run view tab to show: 0 curves, 1 allocation, 2 log, 3 config, 4 tasks."),
       QStringLiteral("N"), QStringLiteral("0"));
   const QCommandLineOption groupSeeds(
       QStringLiteral("group-seeds"),

@@ -60,8 +60,8 @@ void apply_overrides(nlohmann::json& j, const std::vector<std::string>& override
       if (node->is_array()) {
         // An array element by index: --set data.datasets.0.train=boolq/train.json
         size_t index = 0;
-        const bool numeric = path[i].size() <= 9 &&
-                             path[i].find_first_not_of("0123456789") == std::string::npos;
+        const bool numeric =
+            path[i].size() <= 9 && path[i].find_first_not_of("0123456789") == std::string::npos;
         if (numeric) index = std::stoul(path[i]);
         if (!numeric || index >= node->size()) {
           throw ConfigError("--set " + item + ": " + walked + " is not an element of the array (" +

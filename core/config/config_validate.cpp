@@ -94,10 +94,9 @@ void validate_data(const DataConfig& d) {
       any_train = any_train || !d.datasets[i].train.empty();
     }
     require(any_train, "data.datasets", "no dataset has a train file; nothing to train on");
-    const bool any_eval =
-        std::any_of(d.datasets.begin(), d.datasets.end(), [](const DatasetSpec& ds) {
-          return !ds.eval.empty() || ds.validation_from_train > 0;
-        });
+    const bool any_eval = std::any_of(
+        d.datasets.begin(), d.datasets.end(),
+        [](const DatasetSpec& ds) { return !ds.eval.empty() || ds.validation_from_train > 0; });
     require(any_eval, "data.datasets",
             "no dataset has an eval split; give one an \"eval\" list (or "
             "validation_from_train) so the run can be scored");

@@ -9,10 +9,10 @@
 //
 // Intended usage:
 //   Batcher batcher(tokenizer, cfg.max_seq_len, cfg.train_on_inputs);
-//   auto idx = sample_indices(n, micro_batch, seed, step, micro, accum);   // or
-//   LengthBucketSampler Batch batch = batcher.make_batch(pointers_to(idx));  // uses ex.prompt_ids
-//   when filled log("data/padding_fraction", double(batch.padding_tokens) /
-//   double(batch.total_tokens));
+//   std::vector<int64_t> idx = sample_indices(n, micro_batch, seed, step, micro, accum);
+//   std::vector<const Example*> rows;  // &train[i] for i in idx (LengthBucketSampler works too)
+//   Batch batch = batcher.make_batch(rows);  // uses ex.prompt_ids / answer_ids when filled
+//   double padding = double(batch.padding_tokens) / double(batch.total_tokens);
 #pragma once
 
 #include <cstdint>

@@ -12,7 +12,8 @@ namespace {
 EvalSplitSpec parse_split(const nlohmann::json& j, const std::string& path) {
   EvalSplitSpec s;
   if (!j.is_object()) {
-    config_fail(path, "must be an object {\"split\", \"path\", \"role\"}, got " + json_type_name(j));
+    config_fail(path,
+                "must be an object {\"split\", \"path\", \"role\"}, got " + json_type_name(j));
   }
   JsonObjectReader r(j, path);
   r.get("split", s.split);
@@ -56,7 +57,8 @@ DatasetSpec parse_dataset_spec(const nlohmann::json& j, const std::string& path)
   r.get("template", d.template_name);
   r.get("weight", d.weight);
   r.get("glue_task", d.glue_task);
-  if (const auto* c = r.raw("csv_columns")) d.csv_columns = parse_columns(*c, path + ".csv_columns");
+  if (const auto* c = r.raw("csv_columns"))
+    d.csv_columns = parse_columns(*c, path + ".csv_columns");
   if (const auto* p = r.raw("protocol")) d.protocol = parse_protocol(*p, path + ".protocol");
   r.finish();
   return d;
@@ -66,14 +68,14 @@ void validate_dataset_spec(const DatasetSpec& d, const std::string& path) {
   config_require(!d.name.empty(), path + ".name", "each dataset needs a name (its task name)");
   config_require(d.name.find_first_of("/ \t\n") == std::string::npos, path + ".name",
                  "must not contain '/' or spaces (it is part of metric keys)" + got(d.name));
-  const std::set<std::string> formats = {kFormatAlpaca, kFormatScienceQa, kFormatGsm8k,
-                                         kFormatGlue, kFormatCsv};
+  const std::set<std::string> formats = {kFormatAlpaca, kFormatScienceQa, kFormatGsm8k, kFormatGlue,
+                                         kFormatCsv};
   config_require(formats.count(d.format) == 1, path + ".format",
                  "unknown format (known: alpaca, scienceqa, gsm8k, glue, csv)" + got(d.format));
   if (d.format == kFormatGlue) {
     config_require(d.glue_task == "mrpc" || d.glue_task == "cola" || d.glue_task == "rte",
-                   path + ".glue_task", "format glue needs glue_task mrpc, cola or rte" +
-                                            got(d.glue_task));
+                   path + ".glue_task",
+                   "format glue needs glue_task mrpc, cola or rte" + got(d.glue_task));
   } else {
     config_require(d.glue_task.empty(), path + ".glue_task", "only format glue uses glue_task");
   }
@@ -87,12 +89,11 @@ void validate_dataset_spec(const DatasetSpec& d, const std::string& path) {
                  "must be >= 0" + got(d.validation_from_train));
   config_require(d.validation_from_train == 0 || !d.train.empty(), path + ".validation_from_train",
                  "needs a train file to hold the validation examples out of");
-  config_require(d.weight > 0 && d.weight < 1e6, path + ".weight",
-                 "must be > 0" + got(d.weight));
+  config_require(d.weight > 0 && d.weight < 1e6, path + ".weight", "must be > 0" + got(d.weight));
   config_require(d.template_name == "alpaca" || d.template_name == "none" ||
                      d.template_name == "qa" || d.template_name == "choose",
-                 path + ".template", "unknown template (known: alpaca, none, qa, choose)" +
-                                         got(d.template_name));
+                 path + ".template",
+                 "unknown template (known: alpaca, none, qa, choose)" + got(d.template_name));
   config_require(!d.train.empty() || !d.eval.empty(), path,
                  "a dataset needs a train file, eval splits, or both");
   std::set<std::string> splits;
@@ -127,10 +128,8 @@ void validate_dataset_spec(const DatasetSpec& d, const std::string& path) {
 nlohmann::json dataset_spec_to_json(const DatasetSpec& d) {
   nlohmann::json eval = nlohmann::json::array();
   for (const auto& s : d.eval) {
-    eval.push_back({{"split", s.split},
-                    {"path", s.path},
-                    {"role", s.role},
-                    {"max_examples", s.max_examples}});
+    eval.push_back(
+        {{"split", s.split}, {"path", s.path}, {"role", s.role}, {"max_examples", s.max_examples}});
   }
   return {{"name", d.name},
           {"format", d.format},

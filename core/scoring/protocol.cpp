@@ -11,10 +11,10 @@
 namespace apportion {
 
 const std::vector<std::string>& protocol_ids() {
-  static const std::vector<std::string> ids = {
-      kProtocolTeacherForced, kProtocolGreedyFirstMatch, kProtocolMolaRegex,
-      kProtocolBeamFirstMatch, kProtocolLabelNextToken,  kProtocolMcLoglik,
-      kProtocolGsm8k,          kProtocolMathAnswerIs};
+  static const std::vector<std::string> ids = {kProtocolTeacherForced,  kProtocolGreedyFirstMatch,
+                                               kProtocolMolaRegex,      kProtocolBeamFirstMatch,
+                                               kProtocolLabelNextToken, kProtocolMcLoglik,
+                                               kProtocolGsm8k,          kProtocolMathAnswerIs};
   return ids;
 }
 
@@ -57,8 +57,8 @@ ProtocolSpec parse_protocol(const nlohmann::json& j, const std::string& path) {
     return p;
   }
   if (!j.is_object()) {
-    config_fail(path, "must be a protocol id string or an object {\"id\": …}, got " +
-                          json_type_name(j));
+    config_fail(path,
+                "must be a protocol id string or an object {\"id\": …}, got " + json_type_name(j));
   }
   JsonObjectReader r(j, path);
   r.get("id", p.id);
@@ -108,8 +108,8 @@ void validate_protocol(const ProtocolSpec& p, const std::string& path) {
       const std::regex re(pattern);
       (void)re;
     } catch (const std::regex_error& e) {
-      config_fail(path + ".pattern", std::string("not a valid regular expression (") + e.what() +
-                                         ")" + got(pattern));
+      config_fail(path + ".pattern",
+                  std::string("not a valid regular expression (") + e.what() + ")" + got(pattern));
     }
   }
 }
