@@ -179,11 +179,9 @@ std::vector<ChoiceScores> loglik_choices(TransformerLM& model,
   for (size_t r = 0; r < requests.size(); ++r) {
     ChoiceScores& s = out[r];
     for (size_t c = 0; c < s.loglik.size(); ++c) {
-      // lm-eval divides by the choice's length without the target delimiter " " that the qa
-      // and choose templates put before it (dataset_suite.h), so that space is not counted.
-      const std::string& choice = requests[r].choices[c];
-      const bool delimited = choice.size() > 1 && choice[0] == ' ';
-      const auto bytes = static_cast<double>(choice.size() - (delimited ? 1 : 0));
+      // The choice's bytes as scored, a leading target delimiter " " (templates qa and
+      // choose) included; lm-eval counts the choice without it (docs/DESIGN_CHOICES.md).
+      const auto bytes = static_cast<double>(requests[r].choices[c].size());
       AP_CHECK_AS(DataError, bytes > 0, "mc_loglik: question ", r, " has an empty choice ", c);
       s.loglik_norm[c] = s.loglik[c] / bytes;
     }
