@@ -13,25 +13,11 @@
 #include <limits>
 
 #include "core/common/error.h"
+#include "core/model/eval_mode.h"
 #include "core/model/transformer_lm.h"
 
 namespace apportion {
 namespace {
-
-/// Puts the model in eval mode and restores its training flag on scope exit (also on throw).
-class EvalMode {
- public:
-  explicit EvalMode(TransformerLM& model) : model_(model), was_training_(model->is_training()) {
-    model_->eval();
-  }
-  ~EvalMode() { model_->train(was_training_); }
-  EvalMode(const EvalMode&) = delete;
-  EvalMode& operator=(const EvalMode&) = delete;
-
- private:
-  TransformerLM& model_;
-  bool was_training_;
-};
 
 struct Hypothesis {
   double score = 0.0;

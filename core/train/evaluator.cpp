@@ -4,22 +4,10 @@
 
 #include <torch/torch.h>
 
+#include "core/model/eval_mode.h"
+
 namespace apportion {
 namespace {
-
-/// Puts the model in eval mode for a scope and restores the previous mode.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(TransformerLM& model)
-      : model_(model), was_training_(model->is_training()) {
-    model_->eval();
-  }
-  ~EvalModeGuard() { model_->train(was_training_); }
-
- private:
-  TransformerLM& model_;
-  bool was_training_;
-};
 
 /// Moves a batch's tensors to the device of the model's parameters.
 void to_model_device(TransformerLM& model, Batch& batch) {
@@ -36,7 +24,7 @@ EvalResult evaluate_examples(TransformerLM& model,
                              const std::vector<Example>& examples,
                              const Batcher& batcher,
                              int batch_size) {
-  EvalModeGuard guard(model);
+  EvalMode guard(model);
   torch::NoGradGuard no_grad;
   double loss_sum = 0.0;
   int64_t loss_tokens = 0;
@@ -87,7 +75,7 @@ double evaluate_documents(TransformerLM& model,
                           const std::vector<std::string>& documents,
                           const Batcher& batcher,
                           int batch_size) {
-  EvalModeGuard guard(model);
+  EvalMode guard(model);
   torch::NoGradGuard no_grad;
   double loss_sum = 0.0;
   int64_t tokens = 0;
