@@ -64,6 +64,14 @@ int64_t latestStep(const Run& run) {
 }
 
 int64_t plannedSteps(const Run& run) {
+  // The trainer's resolved count (train.epochs becomes steps only when the data is read).
+  if (const auto it = run.tags.find(kTotalStepsTag); it != run.tags.end()) {
+    try {
+      return std::stoll(it->second);
+    } catch (const std::exception&) {
+      // not a number: fall back to the config's train.steps
+    }
+  }
   const auto steps = paramNumber(run, "train.steps");
   return steps ? static_cast<int64_t>(*steps) : 0;
 }

@@ -25,7 +25,8 @@ QString statusText(RunStatus status);
 QColor statusColor(RunStatus status);
 /// The largest step of any latest metric (0 when none).
 int64_t latestStep(const Run& run);
-/// train.steps from the params (0 when absent).
+/// The run's total_steps tag (train.epochs resolved), else train.steps from the params (0 when
+/// absent).
 int64_t plannedSteps(const Run& run);
 
 }  // namespace apportion::ui
