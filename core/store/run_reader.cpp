@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -146,7 +147,7 @@ std::optional<Run> RunReader::find_run(const std::string& id_or_prefix) const {
 
 std::vector<std::string> RunReader::metric_keys(const std::string& run_id) const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  Statement stmt(impl_->db, "SELECT DISTINCT key FROM metrics WHERE run_id = ?1 ORDER BY key");
+  Statement stmt(impl_->db, "SELECT key FROM latest_metrics WHERE run_id = ?1 ORDER BY key");
   stmt.bind_text(1, run_id);
   std::vector<std::string> keys;
   while (stmt.step()) keys.push_back(stmt.column_text(0));
@@ -169,6 +170,68 @@ MetricSeries RunReader::metric_series(const std::string& run_id,
     series.wall_ms.push_back(stmt.column_int(3));
   }
   return series;
+}
+
+BucketedSeries RunReader::metric_buckets(const std::string& run_id,
+                                         const std::string& key,
+                                         int64_t lo,
+                                         int64_t hi,
+                                         int64_t columns) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  // Finite rows only in first/last/min/max/sum (value is NULL for NaN; ±inf fail the bound).
+  // Column formula: bucket_column() in core/series/series_buckets.cpp.
+  Statement stmt(
+      impl_->db,
+      "WITH rows AS ("
+      "  SELECT step, value, (step - ?3) * ?5 / (?4 - ?3 + 1) AS col,"
+      "         (value IS NOT NULL AND abs(value) <= 1.7976931348623157e308) AS ok"
+      "  FROM metrics WHERE run_id = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4),"
+      " cols AS ("
+      "  SELECT col, MIN(step) AS s0, MAX(step) AS s1,"
+      "         MIN(CASE WHEN ok THEN step END) AS f0, MAX(CASE WHEN ok THEN step END) AS f1,"
+      "         MIN(CASE WHEN ok THEN value END) AS lo, MAX(CASE WHEN ok THEN value END) AS hi,"
+      "         TOTAL(CASE WHEN ok THEN value END) AS total, SUM(ok) AS n, SUM(NOT ok) AS gaps"
+      "  FROM rows GROUP BY col)"
+      " SELECT s0, s1, f0, f1, lo, hi, total, n, gaps,"
+      "  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND step = f0),"
+      "  (SELECT value FROM metrics WHERE run_id = ?1 AND key = ?2 AND step = f1)"
+      " FROM cols ORDER BY col");
+  const int64_t span_hi = std::max(hi, lo);
+  stmt.bind_text(1, run_id)
+      .bind_text(2, key)
+      .bind_int(3, lo)
+      .bind_int(4, span_hi)
+      .bind_int(5, std::max<int64_t>(1, columns));
+  BucketedSeries out;
+  while (stmt.step()) {
+    SeriesBucket b;
+    b.count = stmt.column_int(7);
+    b.gaps = stmt.column_int(8);
+    if (b.count > 0) {
+      b.first_step = stmt.column_int(2);
+      b.last_step = stmt.column_int(3);
+      b.min = stmt.column_double(4);
+      b.max = stmt.column_double(5);
+      b.sum = stmt.column_double(6);
+      b.first = stmt.column_double(9);
+      b.last = stmt.column_double(10);
+    } else {
+      b.first_step = stmt.column_int(0);
+      b.last_step = stmt.column_int(1);
+    }
+    out.push_back(b);
+  }
+  return out;
+}
+
+std::optional<std::pair<int64_t, int64_t>> RunReader::metric_step_range(
+    const std::string& run_id, const std::string& key) const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  Statement stmt(impl_->db,
+                 "SELECT MIN(step), MAX(step) FROM metrics WHERE run_id = ?1 AND key = ?2");
+  stmt.bind_text(1, run_id).bind_text(2, key);
+  if (!stmt.step() || stmt.column_is_null(0)) return std::nullopt;
+  return std::make_pair(stmt.column_int(0), stmt.column_int(1));
 }
 
 std::vector<std::string> RunReader::matrix_keys(const std::string& run_id) const {

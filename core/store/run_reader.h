@@ -13,8 +13,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/series/series_buckets.h"
 #include "core/store/run_types.h"
 
 namespace apportion {
@@ -38,6 +40,17 @@ class RunReader {
   MetricSeries metric_series(const std::string& run_id,
                              const std::string& key,
                              int64_t after_step = -1) const;
+  /// Min/max column buckets of the rows lo ≤ step ≤ hi, computed in SQL (one GROUP BY over
+  /// the range plus primary-key lookups of each column's first and last row): a plot reads
+  /// ≤ `columns` buckets however long the run. Equal to bucket_minmax() over metric_series().
+  BucketedSeries metric_buckets(const std::string& run_id,
+                                const std::string& key,
+                                int64_t lo,
+                                int64_t hi,
+                                int64_t columns) const;
+  /// First and last step of a series; std::nullopt when it has no row.
+  std::optional<std::pair<int64_t, int64_t>> metric_step_range(const std::string& run_id,
+                                                               const std::string& key) const;
   /// Distinct matrix keys of a run, sorted.
   std::vector<std::string> matrix_keys(const std::string& run_id) const;
   /// Steps at which a matrix key was recorded, ascending.

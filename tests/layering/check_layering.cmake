@@ -21,7 +21,7 @@ foreach(f IN LISTS gui_files)
 endforeach()
 # Folders follow targets: the torch-free library's folders (ap_core, core/CMakeLists.txt) hold no
 # torch code, and the GUI reaches only into them.
-set(torch_free_dirs common config datasets scoring events store allocation tokenizer estimate backbone
+set(torch_free_dirs common config datasets series scoring events store allocation tokenizer estimate backbone
     methods)
 foreach(dir IN LISTS torch_free_dirs)
   file(GLOB_RECURSE free_files "${SOURCE_DIR}/core/${dir}/*.h" "${SOURCE_DIR}/core/${dir}/*.cpp")
