@@ -13,6 +13,7 @@ packages=(
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth
+             qt6-svg-dev poppler-utils   # SVG figure export; pdfinfo/pdftoppm check exported PDFs
              desktop-file-utils appstream file)  # tests/packaging: validators; CPack's shlibdeps
 fi
 

@@ -66,13 +66,6 @@ std::vector<std::string> baseline_lines(const Run& r) {
   return out;
 }
 
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 namespace {
 
 std::string fmt_metric(const Run& r, const std::string& key) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/csv_text.h"  // csv_escape for the commands' CSV output
 #include "core/store/run_groups.h"
 #include "core/store/run_reader.h"
 
@@ -31,8 +32,5 @@ std::string short_group_key(const std::string& key);
 /// "baseline (step 0, no adapter): X %  final: Y %  gain: +Z points" (and one line per task)
 /// when the run recorded baseline/accuracy (or baseline/acc) and baseline/acc/<task>.
 std::vector<std::string> baseline_lines(const Run& run);
-
-/// Quotes a CSV field when needed.
-std::string csv_escape(const std::string& s);
 
 }  // namespace apportion::cli

@@ -3,6 +3,8 @@
 // splits and checkpoint rules; Markdown and CSV renderers; comparability checks of two sides.
 #include "core/store/results_table.h"
 
+#include "core/common/csv_text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -221,13 +223,6 @@ std::string md_cell(const ResultsCell& c, bool groups, int row_n, bool dagger) {
   if (dagger) s += " †";
   if (groups && c.n < row_n) s += " (n=" + std::to_string(c.n) + ")";
   return s;
-}
-
-std::string csv_escape(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
 }
 
 std::string csv_number(double v) { return std::isfinite(v) ? format("%.6g", v) : std::string(); }
