@@ -52,13 +52,14 @@ int main(int argc, char* argv[]) {
       QStringLiteral("screenshot-delay"),
       QStringLiteral("Milliseconds before the screenshot (default 1500)."), QStringLiteral("MS"),
       QStringLiteral("1500"));
-  const QCommandLineOption compare(QStringLiteral("compare"),
-                                   QStringLiteral("Show the compare view of the first two runs."));
+  const QCommandLineOption compare(
+      QStringLiteral("compare"),
+      QStringLiteral("Show the compare view (of the --run ids, else the two newest runs)."));
   const QCommandLineOption newRun(QStringLiteral("new-run"),
                                   QStringLiteral("Open the new-run dialog (screenshots it)."));
   const QCommandLineOption runOption(
       QStringLiteral("run"),
-      QStringLiteral("Select the run whose id starts with ID (--compare: ID,ID)."),
+      QStringLiteral("Select the run whose id starts with ID (--compare: ID,ID,… any number)."),
       QStringLiteral("ID"));
   const QCommandLineOption runTab(
       QStringLiteral("run-tab"),
@@ -107,7 +108,7 @@ int main(int argc, char* argv[]) {
     if (!window.showCompareOfGroups(labels))
       qWarning("--compare-groups: the workspace has fewer than two seed groups");
   } else if (parser.isSet(compare)) {
-    window.showCompareOfFirstTwo(list(runOption));
+    window.showCompareOfRuns(list(runOption));
   } else if (parser.isSet(selectGroup)) {
     if (!window.selectGroup(parser.value(selectGroup)))
       qWarning("--select-group: no seed group matches '%s'", qPrintable(parser.value(selectGroup)));

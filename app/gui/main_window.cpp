@@ -41,9 +41,6 @@ namespace apportion {
 
 namespace {
 const ui::Preference<QString> kLastWorkspace(QStringLiteral("workspace/last"), QString());
-const ui::Preference<QByteArray> kGeometry(QStringLiteral("window/geometry"), QByteArray());
-const ui::Preference<QByteArray> kSplitter(QStringLiteral("window/splitter"), QByteArray());
-const ui::Preference<bool> kGroupSeeds(QStringLiteral("runs/group_seeds"), false);
 }  // namespace
 
 MainWindow::MainWindow(AppPaths paths, QWidget* parent)
@@ -129,54 +126,11 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   });
 
   resize(1400, 900);
-  if (!kGeometry.value().isEmpty()) restoreGeometry(kGeometry.value());
-  if (!kSplitter.value().isEmpty())
-    m_splitter->restoreState(kSplitter.value());
-  else
-    m_splitter->setSizes({230, 670});
+  restoreLayout();
   updateStatus();
 }
 
 MainWindow::~MainWindow() = default;
-
-void MainWindow::buildMenus() {
-  QMenu* file = menuBar()->addMenu(tr("&File"));
-  m_newRunAction = file->addAction(tr("&New run…"), QKeySequence::New, this, &MainWindow::onNewRun);
-  file->addAction(tr("&Open workspace…"), QKeySequence::Open, this, &MainWindow::onOpenWorkspace);
-  file->addSeparator();
-  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-  QMenu* run = menuBar()->addMenu(tr("&Run"));
-  m_stopAction = run->addAction(tr("&Stop selected run"), this, &MainWindow::onStopSelected);
-  m_markFailedAction =
-      run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
-  m_compareAction =
-      run->addAction(tr("&Compare selected runs or groups"), QKeySequence(tr("Ctrl+D")), this,
-                     &MainWindow::onCompareSelected);
-
-  QMenu* view = menuBar()->addMenu(tr("&View"));
-  m_groupSeedsAction = view->addAction(tr("&Group runs by seed"));
-  m_groupSeedsAction->setCheckable(true);
-  m_groupSeedsAction->setShortcut(QKeySequence(tr("Ctrl+G")));
-  m_groupSeedsAction->setToolTip(
-      tr("One row per seed group (runs of one config that differ only by seed): mean and "
-         "min–max of the metrics; expand a group for its runs (Ctrl+G)"));
-  m_groupSeedsAction->setChecked(kGroupSeeds.value());
-  connect(m_groupSeedsAction, &QAction::toggled, this, &MainWindow::onGroupSeedsToggled);
-  connect(m_groupSeedsAction, &QAction::triggered, this,
-          [](bool on) { kGroupSeeds.setValue(on); });  // the user's choice only, not options
-  view->addAction(tr("&Expand all groups"), this, [this] { m_table->expandAll(); });
-  view->addAction(tr("C&ollapse all groups"), this, [this] { m_table->collapseAll(); });
-  onGroupSeedsToggled(m_groupSeedsAction->isChecked());
-
-  QMenu* help = menuBar()->addMenu(tr("&Help"));
-  help->addAction(tr("&About Apportion"), this, [this] {
-    QMessageBox::about(this, tr("About Apportion"),
-                       tr("<b>Apportion</b> %1<br>A workbench for LoRA mixture-of-experts "
-                          "fine-tuning research.<br>GPL-3.0-or-later.")
-                           .arg(QStringLiteral(AP_VERSION)));
-  });
-}
 
 bool MainWindow::openWorkspace(const QString& dbPath) {
   if (m_launcher && m_launcher->hasActiveRuns()) {
@@ -285,7 +239,7 @@ void MainWindow::selectRun(const QString& runId) {
 
 void MainWindow::onSelectionChanged() {
   const QList<ui::CompareSide> sides = selectedSides();
-  if (sides.size() == 2) m_compareView->setSides(sides[0], sides[1]);
+  if (sides.size() >= 2) m_compareView->setSides(sides);
   const QStringList ids = selectedRunIds();  // a group row: the run view shows its first run
   const QString current = ids.isEmpty() ? QString() : ids.first();
   if (current != m_runView->runId()) {
@@ -320,17 +274,6 @@ void MainWindow::onMarkFailed() {
   m_model->refresh();
 }
 
-void MainWindow::onCompareSelected() {
-  const QList<ui::CompareSide> sides = selectedSides();
-  if (sides.size() < 2) {
-    statusBar()->showMessage(tr("Select two runs or seed groups (Ctrl+click) to compare them."),
-                             4000);
-    return;
-  }
-  m_compareView->setSides(sides[0], sides[1]);
-  m_tabs->setCurrentWidget(m_compareView);
-}
-
 void MainWindow::onGroupSeedsToggled(bool on) {
   if (m_groupSeedsAction->isChecked() != on) m_groupSeedsAction->setChecked(on);
   m_table->setRootIsDecorated(on);
@@ -341,6 +284,7 @@ void MainWindow::onGroupSeedsToggled(bool on) {
 void MainWindow::setGroupSeeds(bool on) { m_groupSeedsAction->setChecked(on); }
 
 void MainWindow::resizeTableColumns() {
+  if (m_columnsRestored) return;  // the user's column widths (restoreLayout) win
   for (int c = 0; c < ui::RunTableModel::ColumnCount; ++c) m_table->resizeColumnToContents(c);
   m_table->setColumnWidth(ui::RunTableModel::ProgressColumn,
                           std::max(110, m_table->columnWidth(ui::RunTableModel::ProgressColumn)));
@@ -428,29 +372,6 @@ bool MainWindow::selectGroup(const QString& label) {
   return true;
 }
 
-bool MainWindow::showCompareOfGroups(const QStringList& labels) {
-  setGroupSeeds(true);
-  QList<QModelIndex> picked;
-  for (const QString& label : labels) {
-    const QModelIndex index = findGroup(label);
-    if (index.isValid() && !picked.contains(index) && picked.size() < 2) picked << index;
-  }
-  for (const SeedGroup& g : m_model->groups()) {
-    const QModelIndex index = m_model->indexOfGroup(QString::fromStdString(g.key));
-    if (picked.size() < 2 && index.isValid() && !picked.contains(index)) picked << index;
-  }
-  if (picked.size() < 2) return false;
-  // Select A, then B: selectedRows() keeps that order, so selectedSides() gives A first.
-  m_table->selectionModel()->clearSelection();
-  for (const QModelIndex& source : picked)
-    m_table->selectionModel()->select(m_proxy->mapFromSource(source),
-                                      QItemSelectionModel::Select | QItemSelectionModel::Rows);
-  const QList<ui::CompareSide> sides = selectedSides();
-  if (sides.size() == 2) m_compareView->setSides(sides[0], sides[1]);
-  m_tabs->setCurrentWidget(m_compareView);
-  return sides.size() == 2;
-}
-
 bool MainWindow::selectRunById(const QString& idPrefix) {
   for (const Run& run : m_model->runs()) {
     const QString id = QString::fromStdString(run.run_id);
@@ -461,54 +382,6 @@ bool MainWindow::selectRunById(const QString& idPrefix) {
     }
   }
   return false;
-}
-
-bool MainWindow::selectFirstFinishedRun() {
-  // Prefer a finished LoRA-MoE run (it has routing data to show), then any finished run.
-  for (const bool needRouter : {true, false}) {
-    for (const Run& run : m_model->runs()) {
-      const Method* m = method_for_run_label(run.allocation_method);  // null: pretraining
-      const bool router = m && (m->traits().adapter_router || m->traits().routed_experts);
-      if (run.status == RunStatus::Finished && (router || !needRouter)) {
-        selectRun(QString::fromStdString(run.run_id));
-        return true;
-      }
-    }
-  }
-  if (m_model->runs().empty()) return false;
-  selectRun(QString::fromStdString(m_model->runs().front().run_id));
-  return true;
-}
-
-bool MainWindow::showCompareOfFirstTwo(const QStringList& idPrefixes) {
-  QStringList ids;
-  const std::vector<Run>& runs = m_model->runs();
-  for (const QString& prefix : idPrefixes)
-    for (const Run& run : runs) {
-      const QString id = QString::fromStdString(run.run_id);
-      if (!prefix.isEmpty() && id.startsWith(prefix) && !ids.contains(id) && ids.size() < 2)
-        ids << id;
-    }
-  for (size_t i = 0; i < runs.size() && ids.size() < 2; ++i) {
-    const QString id = QString::fromStdString(runs[i].run_id);
-    if (runs[i].status == RunStatus::Finished && !ids.contains(id)) ids << id;
-  }
-  for (size_t i = 0; i < runs.size() && ids.size() < 2; ++i) {
-    const QString id = QString::fromStdString(runs[i].run_id);
-    if (!ids.contains(id)) ids << id;
-  }
-  if (ids.size() < 2) return false;
-  QItemSelection selection;
-  for (const QString& id : ids) {
-    const QModelIndex index = m_proxy->mapFromSource(m_model->indexOfRun(id));
-    if (index.parent().isValid()) m_table->expand(index.parent());
-    selection.select(index, index);
-  }
-  m_table->selectionModel()->select(
-      selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-  m_compareView->setRuns(ids[0], ids[1]);
-  m_tabs->setCurrentWidget(m_compareView);
-  return true;
 }
 
 void MainWindow::onRunStarted(const QString& runId) {
@@ -588,8 +461,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     event->ignore();
     return;
   }
-  kGeometry.setValue(saveGeometry());
-  kSplitter.setValue(m_splitter->saveState());
+  saveLayout();
   event->accept();
 }
 

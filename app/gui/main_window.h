@@ -47,9 +47,6 @@ class MainWindow : public QMainWindow {
   bool openLastWorkspace();
   /// Selects the newest FINISHED run (else the newest run); false when there is none.
   bool selectFirstFinishedRun();
-  /// Selects the two newest finished runs (or first the runs whose ids start with the given
-  /// prefixes) and shows the compare tab.
-  bool showCompareOfFirstTwo(const QStringList& idPrefixes = {});
   /// Selects the run whose id starts with `idPrefix` (screenshots, pipeline links); false if none.
   bool selectRunById(const QString& idPrefix);
   /// Opens the new-run dialog (non-modal); returns it (for screenshots).
@@ -62,9 +59,13 @@ class MainWindow : public QMainWindow {
   /// Selects the seed group whose label (or key) matches `label` and shows the run view of its
   /// first run; false if none. Turns grouping on.
   bool selectGroup(const QString& label);
-  /// Compares two seed groups (by label or key; missing ones: the first groups of the table)
-  /// and shows the compare tab; false when there are fewer than two groups. Turns grouping on.
+  /// Compares seed groups (by label or key; with fewer than two labels, the first groups of
+  /// the table fill up to two) and shows the compare tab; false when there are fewer than two
+  /// groups. Turns grouping on.
   bool showCompareOfGroups(const QStringList& labels = {});
+  /// Compares the runs whose ids start with the given prefixes (all of them; with fewer than
+  /// two, the newest finished runs fill up to two) and shows the compare tab.
+  bool showCompareOfRuns(const QStringList& idPrefixes);
 
   RunLauncher* launcher() const { return m_launcher.get(); }
   ui::RunView* runView() const { return m_runView; }
@@ -80,6 +81,11 @@ class MainWindow : public QMainWindow {
   void onStopSelected();
   void onMarkFailed();
   void onCompareSelected();
+  /// Selects the next / previous run row of the table (Alt+Down / Alt+Up).
+  void selectAdjacentRun(int delta);
+  /// The figure of the view in front (the plot under the mouse, else its loss plot).
+  void exportCurrentFigure();
+  void copyCurrentFigure();
   void onGroupSeedsToggled(bool on);
   void onRunStarted(const QString& runId);
   void onRunFinished(const QString& runId, const QString& status, const QString& message);
@@ -87,6 +93,13 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildMenus();
+  /// Window geometry, splitter, table columns (widths, order, hidden) and the front tab, as
+  /// the user left them (QSettings "window/…").
+  void saveLayout();
+  void restoreLayout();
+  /// The table header's menu: show or hide each column.
+  void showColumnMenu(const QPoint& at);
+  class QCustomPlot* currentFigure() const;
   void connectLauncher();
   void updateStatus();
   void selectRun(const QString& runId);
@@ -122,6 +135,7 @@ class MainWindow : public QMainWindow {
   QStringList m_savedSelection;  ///< "run:<id>" / "group:<key>" across model resets
   QStringList m_savedExpanded;   ///< group keys expanded before a model reset
   QString m_pendingSelect;
+  bool m_columnsRestored = false;
 };
 
 }  // namespace apportion

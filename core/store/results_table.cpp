@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -501,6 +502,11 @@ std::string results_table_csv(const ResultsTable& t) {
 
 std::vector<std::string> comparability_warnings(const std::vector<Run>& a,
                                                 const std::vector<Run>& b) {
+  return comparability_warnings(std::vector<std::vector<Run>>{a, b}, {"A", "B"});
+}
+
+std::vector<std::string> comparability_warnings(const std::vector<std::vector<Run>>& sides,
+                                                const std::vector<std::string>& names) {
   struct Side {
     std::map<std::string, std::set<std::string>> protocols, splits;
     std::set<std::string> rules;
@@ -520,30 +526,59 @@ std::vector<std::string> comparability_warnings(const std::vector<Run>& a,
     }
     return s;
   };
-  const Side sa = side_of(a);
-  const Side sb = side_of(b);
-  std::vector<std::string> out;
+  std::vector<Side> all;
+  for (const auto& runs : sides) all.push_back(side_of(runs));
+  auto name = [&names](size_t i) { return i < names.size() ? names[i] : std::to_string(i + 1); };
   auto text = [](const std::set<std::string>& s) { return join(sorted(s), "/"); };
-  for (const auto& [task, pa] : sa.protocols) {
-    const auto pb = sb.protocols.find(task);
-    if (pb == sb.protocols.end()) continue;
-    if (pa != pb->second) {
-      out.push_back(task + ": scored under different protocols: A " + text(pa) + ", B " +
-                    text(pb->second) + "; the accuracies are not comparable");
+  // "A x, B y, C z" over the sides that have the value; whether they differ.
+  using Getter = std::function<const std::set<std::string>*(const Side&)>;
+  auto compare = [&](const Getter& get, std::string* listed) {
+    std::vector<std::string> parts;
+    const std::set<std::string>* first = nullptr;
+    bool differs = false;
+    for (size_t i = 0; i < all.size(); ++i) {
+      const std::set<std::string>* v = get(all[i]);
+      if (!v || v->empty()) continue;
+      if (!first) first = v;
+      differs = differs || *v != *first;
+      parts.push_back(name(i) + " " + text(*v));
     }
-    const auto& xa = sa.splits.at(task);
-    const auto& xb = sb.splits.at(task);
-    if (xa != xb) {
-      out.push_back(task + ": evaluated on different splits: A " + text(xa) + ", B " + text(xb) +
+    *listed = join(parts, ", ");
+    return differs && parts.size() > 1;
+  };
+  std::set<std::string> tasks;
+  for (const Side& s : all)
+    for (const auto& [task, p] : s.protocols) tasks.insert(task);
+  std::vector<std::string> out;
+  for (const std::string& task : tasks) {
+    size_t holders = 0;
+    for (const Side& s : all) holders += s.protocols.count(task);
+    if (holders < 2) continue;  // a task only one side scored: nothing to compare
+    std::string listed;
+    if (compare(
+            [&task](const Side& s) {
+              const auto it = s.protocols.find(task);
+              return it == s.protocols.end() ? nullptr : &it->second;
+            },
+            &listed))
+      out.push_back(task + ": scored under different protocols: " + listed +
                     "; the accuracies are not comparable");
-    }
+    if (compare(
+            [&task](const Side& s) {
+              const auto it = s.splits.find(task);
+              return it == s.splits.end() ? nullptr : &it->second;
+            },
+            &listed))
+      out.push_back(task + ": evaluated on different splits: " + listed +
+                    "; the accuracies are not comparable");
   }
-  if (!sa.rules.empty() && !sb.rules.empty() && sa.rules != sb.rules) {
-    out.push_back("different checkpoint rules: A " + text(sa.rules) + ", B " + text(sb.rules) +
+  std::string listed;
+  if (compare([](const Side& s) { return &s.rules; }, &listed))
+    out.push_back("different checkpoint rules: " + listed +
                   "; the reported evaluations were chosen differently");
-  }
-  if (sa.on_test) out.push_back("A chose its checkpoint on the test split: optimistic numbers");
-  if (sb.on_test) out.push_back("B chose its checkpoint on the test split: optimistic numbers");
+  for (size_t i = 0; i < all.size(); ++i)
+    if (all[i].on_test)
+      out.push_back(name(i) + " chose its checkpoint on the test split: optimistic numbers");
   return out;
 }
 

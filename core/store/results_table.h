@@ -140,5 +140,9 @@ std::string results_table_csv(const ResultsTable& table);
 /// chosen on the test split. One sentence each, naming the task; empty when nothing differs.
 std::vector<std::string> comparability_warnings(const std::vector<Run>& a,
                                                 const std::vector<Run>& b);
+/// The same over N sides named `names` ("A", "B", "C", …): a task is flagged when the sides
+/// that scored it differ ("csqa: scored under different protocols: A x, B y, C x; …").
+std::vector<std::string> comparability_warnings(const std::vector<std::vector<Run>>& sides,
+                                                const std::vector<std::string>& names);
 
 }  // namespace apportion

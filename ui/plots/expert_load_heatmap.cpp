@@ -4,13 +4,19 @@
 
 #include <cmath>
 
+#include <algorithm>
+#include <fstream>
+
 #include <qcustomplot.h>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSlider>
 #include <QVBoxLayout>
 
+#include "core/common/csv_text.h"
 #include "core/common/error.h"
+#include "ui/plots/figure_export.h"
+#include "ui/plots/plot_style.h"
 
 namespace apportion::ui {
 
@@ -80,16 +86,7 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
   m_map->setColorScale(m_scale);
   // Viridis-like stops: the top of the scale stays a saturated yellow, so a fully loaded cell
   // (e.g. 2 experts with top-2: load 0.5 each) never looks like the blank background.
-  QCPColorGradient gradient;
-  gradient.clearColorStops();
-  gradient.setColorStopAt(0.0, QColor(68, 1, 84));
-  gradient.setColorStopAt(0.25, QColor(59, 82, 139));
-  gradient.setColorStopAt(0.5, QColor(33, 145, 140));
-  gradient.setColorStopAt(0.75, QColor(94, 201, 98));
-  gradient.setColorStopAt(1.0, QColor(253, 231, 37));
-  gradient.setNanHandling(QCPColorGradient::nhNanColor);
-  gradient.setNanColor(QColor(215, 215, 215));
-  m_map->setGradient(gradient);
+  m_map->setGradient(viridisGradient());
   m_map->setInterpolate(false);
   auto* margins = new QCPMarginGroup(m_plot);
   m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
@@ -100,6 +97,7 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
   m_emptyText->position->setCoords(0.5, 0.5);
   m_emptyText->setColor(Qt::gray);
 
+  installFigureMenu(m_plot, [this](const QString& path) { return writeCsv(path); });
   m_slider->setPageStep(1);
   m_slider->setFocusPolicy(Qt::StrongFocus);
   connect(m_slider, &QSlider::valueChanged, this, &ExpertLoadHeatmap::onSliderMoved);
@@ -179,6 +177,26 @@ void ExpertLoadHeatmap::setColumnNames(const QStringList& names) {
 
 void ExpertLoadHeatmap::onSliderMoved(int index) { showStep(index); }
 
+void ExpertLoadHeatmap::showNearestStep(int64_t step) {
+  if (m_steps.empty()) return;
+  const auto it = std::upper_bound(m_steps.begin(), m_steps.end(), step);
+  const int index = it == m_steps.begin() ? 0 : static_cast<int>(it - m_steps.begin()) - 1;
+  if (index != m_shownIndex) m_slider->setValue(index);  // valueChanged → showStep
+}
+
+QString ExpertLoadHeatmap::writeCsv(const QString& path) const {
+  std::ofstream out(path.toStdString(), std::ios::binary);
+  if (!out) return tr("cannot write '%1' (check that the folder exists and is writable)").arg(path);
+  const auto step = currentStep();
+  out << "run_id,key,step,layer,column,value\n";
+  for (int l = 0; l < m_grid.layers; ++l)
+    for (int c = 0; c < m_grid.experts; ++c)
+      out << m_runId << ',' << m_key << ',' << (step ? *step : -1) << ',' << l << ',' << c << ','
+          << csv_exact_number(m_grid.at(l, c)) << '\n';
+  out.close();
+  return out ? QString() : tr("writing '%1' failed (disk full?)").arg(path);
+}
+
 void ExpertLoadHeatmap::showStep(int index) {
   if (index < 0 || index >= static_cast<int>(m_steps.size())) return;
   std::optional<MatrixRecord> record;
@@ -192,6 +210,7 @@ void ExpertLoadHeatmap::showStep(int index) {
   m_grid = reduceToLayerExpert(*record);
   m_shownIndex = index;
   m_stepLabel->setText(tr("step %1").arg(m_steps[static_cast<size_t>(index)]));
+  Q_EMIT stepShown(m_steps[static_cast<size_t>(index)]);
   m_emptyText->setVisible(false);
   if (m_grid.layers == 0 || m_grid.experts == 0) {
     m_map->data()->clear();

@@ -60,12 +60,22 @@ class ExpertLoadHeatmap : public QWidget {
   /// Text shown when the run has no record of the key.
   void setEmptyText(const QString& text) { m_noDataText = text; }
 
+  /// Shows the newest recorded step at or before `step` (the first one if none is), as the
+  /// slider would; the curves' step cursor and clicks drive it.
+  void showNearestStep(int64_t step);
+  /// layer,column,value rows of the shown step (figure menu "Export data as CSV…").
+  QString writeCsv(const QString& path) const;
+
   const std::vector<int64_t>& steps() const { return m_steps; }
   std::optional<int64_t> currentStep() const;
   const LayerExpertGrid& grid() const { return m_grid; }
   QSlider* slider() const { return m_slider; }
   QCPColorMap* colorMap() const { return m_map; }
   QCustomPlot* plot() const { return m_plot; }
+
+ Q_SIGNALS:
+  /// A step's record is shown (slider, refresh or showNearestStep).
+  void stepShown(qint64 step);
 
  private Q_SLOTS:
   void onSliderMoved(int index);

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// CompareView: overlaid curves of two runs or seed groups (mean + min–max band), the A − B
-// statistics of their final accuracies and their config differences.
+// CompareView: N runs or seed groups overlaid (curves), their config differences and
+// allocations; statistics and task bars are in compare_panels.cpp.
 #include "ui/widgets/compare_view.h"
-
-#include "ui/plots/allocation_diff_plot.h"
 
 #include <algorithm>
 #include <set>
@@ -14,18 +12,23 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTextBrowser>
 #include <QVBoxLayout>
 
 #include "core/common/error.h"
+#include "core/store/config_diff.h"
 #include "core/store/results_table.h"
 #include "core/store/run_groups.h"
 #include "core/store/store_keys.h"
-#include "ui/models/run_colors.h"
 #include "ui/models/run_format.h"
 #include "ui/models/seed_group_format.h"
+#include "ui/plots/allocation_diff_plot.h"
+#include "ui/plots/allocation_small_multiples.h"
 #include "ui/plots/metric_plot.h"
+#include "ui/plots/plot_style.h"
+#include "ui/widgets/curve_toolbar.h"
 
 namespace apportion::ui {
 
@@ -37,20 +40,16 @@ QString shortName(const Run& run) {
   return QString::fromStdString(run.name.empty() ? run.run_id.substr(0, 8) : run.name);
 }
 
-QColor sideColor(const CompareSide& side) {
-  if (side.isGroup()) return groupColor(side.groupKey);
-  return side.runIds.isEmpty() ? QColor(Qt::gray) : runColor(side.runIds.first());
-}
-
-/// A colour for B that is not A's (two ids can hash to one palette entry).
-QColor distinctFrom(const QColor& a, const QColor& b) {
-  if (a != b) return b;
-  for (const QRgb alt : {0x6b6ecf, 0xf28e2b, 0x4e79a7})
-    if (QColor(alt) != a) return QColor(alt);
-  return b;
+MetricPlot* plotFor(const std::string& key, MetricPlot* loss, MetricPlot* acc) {
+  return key == kMetricEvalAcc ? acc : loss;
 }
 
 }  // namespace
+
+QString sideLetter(int index) {
+  return index < 26 ? QString(QChar(static_cast<char16_t>(u'A' + index)))
+                    : QString::number(index + 1);
+}
 
 QString CompareView::groupSeriesId(const CompareSide& side, const std::string& key) {
   return QStringLiteral("group:") + side.groupKey + QLatin1Char('|') + QString::fromStdString(key);
@@ -60,11 +59,15 @@ CompareView::CompareView(QWidget* parent)
     : QWidget(parent),
       m_title(new QLabel(this)),
       m_protocolWarning(new QLabel(this)),
+      m_toolbar(new CurveToolbar),
       m_lossPlot(new MetricPlot(tr("Loss"), tr("loss"))),
       m_accPlot(new MetricPlot(tr("Accuracy (eval/acc, mean over tasks)"), tr("accuracy"))),
+      m_panels(new QTabWidget),
       m_stats(new QTextBrowser),
-      m_diff(new QTableWidget(0, 3)),
-      m_onlyDiff(new QCheckBox(tr("Only differences"))),
+      m_diff(new QTableWidget(0, 1)),
+      m_onlyDiff(new QCheckBox(tr("Only keys that differ"))),
+      m_taskBars(new QCustomPlot),
+      m_multiples(new AllocationSmallMultiples),
       m_allocDiff(new AllocationDiffPlot) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(4, 4, 4, 4);
@@ -82,6 +85,7 @@ CompareView::CompareView(QWidget* parent)
          "rules: compare such numbers only with this in mind"));
   m_protocolWarning->setVisible(false);
   layout->addWidget(m_protocolWarning);
+  layout->addWidget(m_toolbar);
 
   auto* splitter = new QSplitter(Qt::Vertical, this);
   auto* plots = new QWidget;
@@ -90,72 +94,105 @@ CompareView::CompareView(QWidget* parent)
   plotRow->addWidget(m_lossPlot);
   plotRow->addWidget(m_accPlot);
   splitter->addWidget(plots);
+  m_toolbar->addPlot(m_lossPlot, /*logAxis=*/true);
+  m_toolbar->addPlot(m_accPlot);
 
-  auto* diffPanel = new QWidget;
-  auto* diffLayout = new QVBoxLayout(diffPanel);
-  diffLayout->setContentsMargins(0, 0, 0, 0);
-  m_onlyDiff->setChecked(true);
-  m_diff->setHorizontalHeaderLabels({tr("Parameter"), tr("Run A"), tr("Run B")});
-  m_diff->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-  m_diff->verticalHeader()->setVisible(false);
-  m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  m_diff->setAlternatingRowColors(true);
   m_stats->setReadOnly(true);
   m_stats->setOpenLinks(false);
   m_stats->setToolTip(
       tr("Final accuracy of each side: the mean over its runs' latest eval values. The 95 % "
-         "interval of A − B is Welch's t interval; it needs 2 or more seeds on each side."));
-  auto* diffRow = new QHBoxLayout;
-  diffRow->addWidget(m_stats, 3);
-  auto* configColumn = new QVBoxLayout;  // the checkbox belongs to the config table
-  configColumn->addWidget(m_onlyDiff);
-  configColumn->addWidget(m_diff, 1);
-  diffRow->addLayout(configColumn, 3);
-  diffRow->addWidget(m_allocDiff, 2);
-  diffLayout->addLayout(diffRow, 1);
-  splitter->addWidget(diffPanel);
+         "interval of A − X is Welch's t interval; it needs 2 or more seeds on each side."));
+  m_panels->addTab(m_stats, tr("Statistics"));
+
+  auto* configPage = new QWidget;
+  auto* configLayout = new QVBoxLayout(configPage);
+  configLayout->setContentsMargins(0, 0, 0, 0);
+  m_onlyDiff->setChecked(true);
+  m_diff->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+  m_diff->horizontalHeader()->setStretchLastSection(true);
+  m_diff->verticalHeader()->setVisible(false);
+  m_diff->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_diff->setAlternatingRowColors(true);
+  configLayout->addWidget(m_onlyDiff);
+  configLayout->addWidget(m_diff, 1);
+  m_panels->addTab(configPage, tr("Config"));
+
+  m_taskBars->setMinimumHeight(160);
+  m_taskBars->yAxis->setLabel(tr("accuracy (%)"));
+  m_taskBars->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText));
+  m_taskBars->legend->setVisible(true);
+  applyFigureStyle(m_taskBars);
+  m_panels->addTab(m_taskBars, tr("Tasks"));
+
+  auto* allocPage = new QWidget;
+  auto* allocRow = new QHBoxLayout(allocPage);
+  allocRow->setContentsMargins(0, 0, 0, 0);
+  allocRow->addWidget(m_multiples, 3);
+  allocRow->addWidget(m_allocDiff, 2);
+  m_panels->addTab(allocPage, tr("Allocation"));
+  splitter->addWidget(m_panels);
   splitter->setStretchFactor(0, 3);
   splitter->setStretchFactor(1, 2);
   layout->addWidget(splitter, 1);
 
   m_accPlot->setFixedYRange(0.0, 1.0);
-  m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
+  m_accPlot->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);  // accuracy rises: free corner
   m_refreshTimer.setSingleShot(true);
   m_refreshTimer.setInterval(60);
   connect(&m_refreshTimer, &QTimer::timeout, this, &CompareView::refreshNow);
   connect(m_onlyDiff, &QCheckBox::toggled, this, &CompareView::rebuildDiff);
-  setRuns({}, {});
+  setSides(QList<CompareSide>{});
 }
 
 void CompareView::setReader(std::shared_ptr<RunReader> reader) {
   m_reader = std::move(reader);
-  setRuns({}, {});
+  m_paletteOf.clear();
+  setSides(QList<CompareSide>{});
 }
 
-void CompareView::setRuns(const QString& runA, const QString& runB) {
-  setSides(CompareSide::run(runA), CompareSide::run(runB));
+void CompareView::assignColors() {
+  // A side keeps its palette slot while it stays compared; new sides take the first free one.
+  std::map<QString, int> kept;
+  for (const CompareSide& s : m_sides) {
+    const auto it = m_paletteOf.find(s.identity());
+    if (it != m_paletteOf.end()) kept[s.identity()] = it->second;
+  }
+  for (const CompareSide& s : m_sides) {
+    if (kept.count(s.identity())) continue;
+    std::set<int> used;
+    for (const auto& [id, slot] : kept) used.insert(slot);
+    int slot = 0;
+    while (used.count(slot)) ++slot;
+    kept[s.identity()] = slot;
+  }
+  m_paletteOf = kept;
+  m_colors.clear();
+  for (const CompareSide& s : m_sides) m_colors << paletteColor(m_paletteOf[s.identity()]);
 }
 
-void CompareView::setSides(const CompareSide& a, const CompareSide& b) {
-  m_sideA = a;
-  m_sideB = b;
-  m_runA = a.runIds.isEmpty() ? QString() : a.runIds.first();
-  m_runB = b.runIds.isEmpty() ? QString() : b.runIds.first();
-  m_colorA = sideColor(a);
-  m_colorB = distinctFrom(m_colorA, sideColor(b));
-  m_lastStep.clear();
+void CompareView::setSides(const QList<CompareSide>& sides) {
+  m_sides.clear();
+  for (const CompareSide& s : sides)
+    if (!s.isEmpty()) m_sides << s;
+  if (m_sides.size() < 2) m_sides.clear();
+  assignColors();
   m_lossPlot->clear();
   m_accPlot->clear();
-  const bool groups = a.isGroup() || b.isGroup();
+  m_tasksSignature = QStringLiteral("-");
+  const bool groups =
+      std::any_of(m_sides.begin(), m_sides.end(), [](const CompareSide& s) { return s.isGroup(); });
   m_lossPlot->setTitle(groups ? tr("Loss (groups: mean line, min–max band over seeds)")
                               : tr("Loss"));
   m_accPlot->setTitle(groups ? tr("Accuracy (eval/acc; groups: mean, min–max band)")
                              : tr("Accuracy (eval/acc, mean over tasks)"));
   rebuildDiff();
   QStringList modules;
-  if (m_reader && !m_runA.isEmpty()) {
+  std::vector<AllocationSmallMultiples::Panel> panels;
+  if (m_reader) {
+    for (int i = 0; i < m_sides.size(); ++i)
+      panels.push_back({sideLetter(i) + QLatin1Char(' ') + sideName(i), firstRun(i)});
     try {
-      if (const auto run = m_reader->find_run(m_runA.toStdString())) {
+      if (const auto run = m_reader->find_run(runA().toStdString())) {
         const auto it = run->tags.find(kModulesTag);
         if (it != run->tags.end())
           modules = QString::fromStdString(it->second).split(QLatin1Char(','), Qt::SkipEmptyParts);
@@ -163,12 +200,18 @@ void CompareView::setSides(const CompareSide& a, const CompareSide& b) {
     } catch (const Error&) {
     }
   }
-  m_allocDiff->setRuns(m_reader, m_runA, m_runB, modules);
+  m_multiples->setRuns(m_reader, panels, modules);
+  m_allocDiff->setVisible(m_sides.size() == 2);
+  m_allocDiff->setRuns(m_reader, m_sides.size() == 2 ? runA() : QString(),
+                       m_sides.size() == 2 ? runB() : QString(), modules);
+  for (int i = 0; i < m_sides.size(); ++i)
+    if (!m_sides[i].isGroup()) addRunCurves(i);
   refreshNow();
 }
 
 bool CompareView::involves(const QString& runId) const {
-  return m_sideA.runIds.contains(runId) || m_sideB.runIds.contains(runId);
+  return std::any_of(m_sides.begin(), m_sides.end(),
+                     [&runId](const CompareSide& s) { return s.runIds.contains(runId); });
 }
 
 void CompareView::onRunUpdated(const QString& runId, qint64 /*step*/) {
@@ -176,10 +219,11 @@ void CompareView::onRunUpdated(const QString& runId, qint64 /*step*/) {
 }
 
 void CompareView::onStoreChanged() {
-  if (!m_runA.isEmpty() && !m_refreshTimer.isActive()) m_refreshTimer.start();
+  if (!m_sides.isEmpty() && !m_refreshTimer.isActive()) m_refreshTimer.start();
 }
 
-QString CompareView::sideName(const CompareSide& side) const {
+QString CompareView::sideName(int index) const {
+  const CompareSide side = m_sides.value(index);
   if (side.isGroup()) return tr("%1 ×%2").arg(side.label).arg(side.runIds.size());
   if (side.isEmpty()) return {};
   if (m_reader) {
@@ -192,41 +236,46 @@ QString CompareView::sideName(const CompareSide& side) const {
   return side.runIds.first().left(8);
 }
 
-void CompareView::pull(const QString& runId, const QColor& color, const std::string& key) {
-  const std::string id = runId.toStdString() + "|" + key;
-  const auto last = m_lastStep.find(id);
-  const MetricSeries s = m_reader->metric_series(runId.toStdString(), key,
-                                                 last == m_lastStep.end() ? -1 : last->second);
-  if (s.steps.empty()) return;
-  MetricPlot* plot = key == kMetricEvalAcc ? m_accPlot : m_lossPlot;
-  const QString series = QString::fromStdString(id);
-  if (!plot->hasSeries(series)) {
-    const QString label =
-        sideName(CompareSide::run(runId)) + QStringLiteral(" · ") + QString::fromStdString(key);
-    const bool eval = key.rfind("eval/", 0) == 0;
-    plot->addSeries(series, label, color, key == kMetricEvalLoss ? Qt::DashLine : Qt::SolidLine,
-                    eval);
+void CompareView::addRunCurves(int side) {
+  const QString runId = firstRun(side);
+  std::optional<Run> run;
+  try {
+    run = m_reader ? m_reader->find_run(runId.toStdString()) : std::nullopt;
+  } catch (const Error&) {
   }
-  plot->appendPoints(series, s.steps, s.values);
-  m_lastStep[id] = s.steps.back();
+  if (!run) return;
+  const QColor color = sideColor(side);
+  const Qt::PenStyle style = paletteStyle(m_paletteOf[m_sides[side].identity()]);
+  for (const char* key : kCurveKeys) {
+    const QString id = runId + QLatin1Char('|') + QString::fromUtf8(key);
+    MetricPlot* plot = plotFor(key, m_lossPlot, m_accPlot);
+    if (plot->hasSeries(id) || !run->latest_metrics.count(key)) continue;
+    const bool eval = std::string(key).rfind("eval/", 0) == 0;
+    const QString label = sideLetter(side) + QLatin1Char(' ') + sideName(side) +
+                          QStringLiteral(" · ") + QString::fromUtf8(key);
+    plot->addStoreSeries(id, label, color, m_reader, runId.toStdString(), key,
+                         std::string(key) == kMetricEvalLoss ? Qt::DashLine : style, eval);
+  }
 }
 
-void CompareView::pullGroup(const CompareSide& side, const QColor& color, const std::string& key) {
+void CompareView::pullGroup(int side, const std::string& key) {
   // Members' whole series, re-aggregated on every refresh (a group has a handful of runs).
+  const CompareSide& s = m_sides[side];
   std::vector<MetricSeries> series;
-  for (const QString& runId : side.runIds) {
-    MetricSeries s = m_reader->metric_series(runId.toStdString(), key, -1);
-    if (!s.steps.empty()) series.push_back(std::move(s));
+  for (const QString& runId : s.runIds) {
+    MetricSeries m = m_reader->metric_series(runId.toStdString(), key, -1);
+    if (!m.steps.empty()) series.push_back(std::move(m));
   }
   if (series.empty()) return;
   const GroupCurve curve = aggregate_curves(series);
-  MetricPlot* plot = key == kMetricEvalAcc ? m_accPlot : m_lossPlot;
-  const QString id = groupSeriesId(side, key);
+  MetricPlot* plot = plotFor(key, m_lossPlot, m_accPlot);
+  const QString id = groupSeriesId(s, key);
+  const QColor color = sideColor(side);
   if (!plot->hasSeries(id)) {
     plot->addBand(id, color);
-    const QString label = tr("%1 (mean of n = %2) · %3")
-                              .arg(side.label)
-                              .arg(side.runIds.size())
+    const QString label = tr("%1 %2 (mean of n = %3) · %4")
+                              .arg(sideLetter(side), s.label)
+                              .arg(s.runIds.size())
                               .arg(QString::fromStdString(key));
     const bool eval = key.rfind("eval/", 0) == 0;
     plot->addSeries(id, label, color, key == kMetricEvalLoss ? Qt::DashLine : Qt::SolidLine, eval);
@@ -235,96 +284,68 @@ void CompareView::pullGroup(const CompareSide& side, const QColor& color, const 
   plot->setBand(id, curve.steps, curve.min, curve.max);
 }
 
+std::vector<std::vector<Run>> CompareView::memberRuns() const {
+  std::vector<std::vector<Run>> members;
+  for (const CompareSide& side : m_sides) {
+    members.emplace_back();
+    for (const QString& id : side.runIds)
+      if (auto run = m_reader->find_run(id.toStdString()))
+        members.back().push_back(std::move(*run));
+  }
+  return members;
+}
+
 void CompareView::refreshNow() {
   m_refreshTimer.stop();
-  if (!m_reader || m_sideA.isEmpty() || m_sideB.isEmpty()) {
+  if (!m_reader || m_sides.isEmpty()) {
     m_title->setText(
-        tr("<i>Select two runs or seed groups in the table to compare them "
-           "(View → Group runs by seed shows the groups).</i>"));
+        tr("<i>Select two or more runs or seed groups in the table (Ctrl+click, Shift+click) and "
+           "press Ctrl+D to compare them; View → Group runs by seed shows the groups.</i>"));
     m_stats->clear();
-    showWarnings({}, {});
+    showWarnings({});
+    rebuildTaskBars({});
     m_lossPlot->replotNow();
     m_accPlot->replotNow();
     return;
   }
+  std::vector<std::vector<Run>> members;
   try {
-    for (const auto& [side, color] : {std::pair{&m_sideA, m_colorA}, std::pair{&m_sideB, m_colorB}})
-      for (const char* key : kCurveKeys) {
-        if (side->isGroup())
-          pullGroup(*side, color, key);
-        else
-          pull(side->runIds.first(), color, key);
+    for (int i = 0; i < m_sides.size(); ++i) {
+      if (!m_sides[i].isGroup()) {
+        addRunCurves(i);  // keys that appeared since (a live run's first evaluation)
+        continue;
       }
+      for (const char* key : kCurveKeys) pullGroup(i, key);
+    }
+    m_lossPlot->refreshStoreSeries();
+    m_accPlot->refreshStoreSeries();
+    members = memberRuns();
   } catch (const Error&) {
+    return;  // a busy store: the next nudge retries
   }
-  rebuildStats();
+  QStringList parts;
+  for (int i = 0; i < m_sides.size(); ++i) {
+    std::vector<const Run*> runs;
+    for (const Run& r : members[static_cast<size_t>(i)]) runs.push_back(&r);
+    const QString status = m_sides[i].isGroup()
+                               ? statusSummary(runs)
+                               : (runs.empty() ? QString() : statusText(runs.front()->status));
+    parts << tr("<b>%1</b> <span style='color:%2'>&#9632; %3</span> (%4)")
+                 .arg(sideLetter(i), sideColor(i).name(), sideName(i).toHtmlEscaped(), status);
+  }
+  m_title->setText(parts.join(QStringLiteral(" &nbsp; vs &nbsp; ")));
+  showWarnings(members);
+  rebuildStats(members);
+  rebuildTaskBars(members);
 }
 
-QString CompareView::statsText() const { return m_stats->toPlainText(); }
-
-void CompareView::rebuildStats() {
-  std::vector<Run> runsA;
-  std::vector<Run> runsB;
-  try {
-    for (const auto& [side, out] : {std::pair{&m_sideA, &runsA}, std::pair{&m_sideB, &runsB}})
-      for (const QString& id : side->runIds)
-        if (auto run = m_reader->find_run(id.toStdString())) out->push_back(std::move(*run));
-  } catch (const Error&) {
-    return;
-  }
-  showWarnings(runsA, runsB);
-  std::vector<const Run*> a;
-  std::vector<const Run*> b;
-  for (const Run& r : runsA) a.push_back(&r);
-  for (const Run& r : runsB) b.push_back(&r);
-  std::set<std::string> tasks;
-  for (const auto* side : {&a, &b})
-    for (const Run* r : *side)
-      for (const auto& [key, value] : r->latest_metrics)
-        if (key.rfind("eval/acc/", 0) == 0) tasks.insert(key);
-  std::vector<std::string> keys = {kMetricEvalAcc};
-  keys.insert(keys.end(), tasks.begin(), tasks.end());
-
-  QString html = tr("<p style='margin-top:0'><b>Final accuracy</b>: A = <span style='color:%1'>"
-                    "&#9632;</span> %2, B = <span style='color:%3'>&#9632;</span> %4; each "
-                    "side's mean over its runs' latest eval.</p>")
-                     .arg(m_colorA.name(), sideName(m_sideA).toHtmlEscaped(), m_colorB.name(),
-                          sideName(m_sideB).toHtmlEscaped());
-  for (const std::string& key : keys) {
-    const std::vector<double> va = latestValues(a, key);
-    const std::vector<double> vb = latestValues(b, key);
-    if (va.empty() && vb.empty()) continue;
-    const SampleSummary sa = summarize(va);
-    const SampleSummary sb = summarize(vb);
-    const MeanDifference d = difference_of_means(va, vb);
-    const QString name =
-        key == kMetricEvalAcc ? tr("eval/acc (all tasks)") : QString::fromStdString(key.substr(9));
-    const QString meanA = sa.n > 0 ? percentText(sa.mean) : tr("—");
-    const QString meanB = sb.n > 0 ? percentText(sb.mean) : tr("—");
-    QString sentence = differenceSentence(d).toHtmlEscaped();
-    for (const char* verdict : {"A is better", "B is better"})
-      sentence.replace(QLatin1String(verdict), QStringLiteral("<b>%1</b>").arg(tr(verdict)));
-    html += QStringLiteral(
-                "<p style='margin-top:4px;margin-bottom:0'><b>%1</b>: A %2 &nbsp;·&nbsp; "
-                "B %3<br>%4</p>")
-                .arg(name.toHtmlEscaped(), meanA, meanB, sentence);
-  }
-  const auto unfinished = [](const std::vector<const Run*>& runs) {
-    return std::count_if(runs.begin(), runs.end(),
-                         [](const Run* r) { return r->status != RunStatus::Finished; });
-  };
-  const auto open = unfinished(a) + unfinished(b);
-  if (open > 0)
-    html +=
-        tr("<p style='color:#b05000'>%n run(s) not FINISHED: their latest values are not "
-           "final.</p>",
-           nullptr, static_cast<int>(open));
-  m_stats->setHtml(html);
-}
-
-void CompareView::showWarnings(const std::vector<Run>& a, const std::vector<Run>& b) {
+void CompareView::showWarnings(const std::vector<std::vector<Run>>& members) {
+  std::vector<std::string> names;
+  for (int i = 0; i < static_cast<int>(members.size()); ++i)
+    names.push_back(sideLetter(i).toStdString());
   QStringList warnings;
-  for (const std::string& w : comparability_warnings(a, b)) warnings << QString::fromStdString(w);
+  for (const std::string& w : comparability_warnings(members, names))
+    warnings << QString::fromStdString(w);
   if (warnings == m_warnings && m_protocolWarning->isVisibleTo(this) == !warnings.isEmpty()) return;
   m_warnings = warnings;
   QString html = tr("<b>&#9888; Not directly comparable:</b>");
@@ -335,67 +356,50 @@ void CompareView::showWarnings(const std::vector<Run>& a, const std::vector<Run>
 
 void CompareView::rebuildDiff() {
   m_diff->setRowCount(0);
-  m_stats->clear();
-  if (!m_reader || m_runA.isEmpty() || m_runB.isEmpty()) return;
-  std::optional<Run> a;
-  std::optional<Run> b;
-  std::vector<Run> membersA;
-  std::vector<Run> membersB;
+  m_diff->setColumnCount(1 + static_cast<int>(m_sides.size()));
+  QStringList headers = {tr("Parameter")};
+  for (int i = 0; i < m_sides.size(); ++i)
+    headers << sideLetter(i) + QStringLiteral(": ") + sideName(i);
+  m_diff->setHorizontalHeaderLabels(headers);
+  if (!m_reader || m_sides.isEmpty()) return;
+  std::vector<std::vector<Run>> members;
   try {
-    a = m_reader->find_run(m_runA.toStdString());
-    b = m_reader->find_run(m_runB.toStdString());
-    for (const auto& [side, out] : {std::pair{&m_sideA, &membersA}, std::pair{&m_sideB, &membersB}})
-      for (const QString& id : side->runIds)
-        if (auto run = m_reader->find_run(id.toStdString())) out->push_back(std::move(*run));
+    members = memberRuns();
   } catch (const Error&) {
     return;
   }
-  if (!a || !b) return;
-  auto status = [](const CompareSide& side, const std::vector<Run>& members) {
-    std::vector<const Run*> runs;
-    for (const Run& r : members) runs.push_back(&r);
-    return side.isGroup() ? statusSummary(runs)
-                          : (runs.empty() ? QString() : statusText(runs.front()->status));
-  };
-  const QString nameA = sideName(m_sideA);
-  const QString nameB = sideName(m_sideB);
-  m_title->setText(tr("<b>A</b> <span style='color:%1'>&#9632; %2</span> (%3) &nbsp; vs &nbsp; "
-                      "<b>B</b> <span style='color:%4'>&#9632; %5</span> (%6)")
-                       .arg(m_colorA.name(), nameA.toHtmlEscaped(), status(m_sideA, membersA),
-                            m_colorB.name(), nameB.toHtmlEscaped(), status(m_sideB, membersB)));
-  m_diff->setHorizontalHeaderLabels(
-      {tr("Parameter"), tr("A: %1").arg(nameA), tr("B: %1").arg(nameB)});
-  auto seeds = [](const std::vector<Run>& members) {
+  std::vector<const Run*> firsts;
+  for (const auto& runs : members) firsts.push_back(runs.empty() ? nullptr : &runs.front());
+  if (std::find(firsts.begin(), firsts.end(), nullptr) != firsts.end()) return;
+  // A group's seed is its list of seeds (its runs differ only there).
+  std::vector<QString> seeds;
+  for (size_t i = 0; i < members.size(); ++i) {
     std::vector<uint64_t> s;
-    for (const Run& r : members) s.push_back(r.seed);
-    return seedsText(s);
-  };
-  std::set<std::string> keys;
-  for (const auto& [k, v] : a->params) keys.insert(k);
-  for (const auto& [k, v] : b->params) keys.insert(k);
-  const bool onlyDiff = m_onlyDiff->isChecked();
-  for (const std::string& key : keys) {
-    // A group's seed is its list of seeds (its runs differ only there).
-    const bool seedA = key == "seed" && m_sideA.isGroup();
-    const bool seedB = key == "seed" && m_sideB.isGroup();
-    const QString va = seedA ? seeds(membersA) : paramText(*a, key);
-    const QString vb = seedB ? seeds(membersB) : paramText(*b, key);
-    const bool differs = !a->params.count(key) || !b->params.count(key) || va != vb;
-    if (onlyDiff && !differs) continue;
-    const int row = m_diff->rowCount();
-    m_diff->insertRow(row);
-    auto* keyItem = new QTableWidgetItem(QString::fromStdString(key));
-    auto* aItem = new QTableWidgetItem(a->params.count(key) || seedA ? va : tr("—"));
-    auto* bItem = new QTableWidgetItem(b->params.count(key) || seedB ? vb : tr("—"));
+    for (const Run& r : members[i]) s.push_back(r.seed);
+    seeds.push_back(seedsText(s));
+  }
+  for (const ParamRow& row : param_rows(firsts, /*only_differences=*/false)) {
+    QStringList cells;
+    for (size_t i = 0; i < row.values.size(); ++i) {
+      const bool groupSeed = row.key == "seed" && m_sides[static_cast<int>(i)].isGroup();
+      cells << (groupSeed ? seeds[i] : (row.values[i] ? paramText(*firsts[i], row.key) : tr("—")));
+    }
+    const bool differs = std::any_of(cells.begin(), cells.end(),
+                                     [&cells](const QString& c) { return c != cells.front(); });
+    if (m_onlyDiff->isChecked() && !differs) continue;
+    const int r = m_diff->rowCount();
+    m_diff->insertRow(r);
+    auto* keyItem = new QTableWidgetItem(QString::fromStdString(row.key));
     if (differs) {
       QFont bold = keyItem->font();
       bold.setBold(true);
       keyItem->setFont(bold);
     }
-    m_diff->setItem(row, 0, keyItem);
-    m_diff->setItem(row, 1, aItem);
-    m_diff->setItem(row, 2, bItem);
+    m_diff->setItem(r, 0, keyItem);
+    for (int c = 0; c < cells.size(); ++c)
+      m_diff->setItem(r, c + 1, new QTableWidgetItem(cells[c]));
   }
+  m_diff->resizeColumnsToContents();
 }
 
 }  // namespace apportion::ui

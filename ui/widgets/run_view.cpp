@@ -2,6 +2,7 @@
 // RunView: one run's curves, allocation, routing heatmap, log and config.
 #include "ui/widgets/run_view.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -21,6 +22,7 @@
 #include "core/common/error.h"
 #include "core/methods/method_registry.h"
 #include "core/scoring/protocol.h"
+#include "core/store/matrix_keys.h"
 #include "core/store/results_table.h"
 #include "core/store/store_keys.h"
 #include "ui/models/run_colors.h"
@@ -30,6 +32,7 @@
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/metric_plot.h"
 #include "ui/widgets/allocation_panel.h"
+#include "ui/widgets/curve_toolbar.h"
 
 namespace apportion::ui {
 
@@ -71,19 +74,6 @@ std::optional<double> baselineAccuracy(const Run& run) {
 
 QString points(double fromFraction, double toFraction) {
   return signedPoints(toFraction - fromFraction);
-}
-
-/// "84.41 %" (2 decimals, as the results tables print), "—" when absent.
-QString accuracyCell(double fraction) {
-  return std::isfinite(fraction) ? QString::number(100 * fraction, 'f', 2) + QStringLiteral(" %")
-                                 : QStringLiteral("—");
-}
-
-QTableWidgetItem* cellItem(const QString& text, bool number, const QString& tip = {}) {
-  auto* item = new QTableWidgetItem(text);
-  if (number) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-  if (!tip.isEmpty()) item->setToolTip(tip);
-  return item;
 }
 
 }  // namespace
@@ -142,6 +132,8 @@ RunView::RunView(QWidget* parent)
       m_accPlot(new MetricPlot(tr("Accuracy"), tr("accuracy"))),
       m_heatmap(new ExpertLoadHeatmap),
       m_bars(new ExpertCountBars),
+      m_methodMap(new ExpertLoadHeatmap),
+      m_toolbar(new CurveToolbar),
       m_allocation(new AllocationPanel),
       m_log(new QPlainTextEdit),
       m_config(new QPlainTextEdit) {
@@ -177,23 +169,42 @@ RunView::RunView(QWidget* parent)
   layout->addWidget(m_tabs, 1);
 
   auto* plots = new QWidget;
-  auto* grid = new QGridLayout(plots);
+  auto* plotsLayout = new QVBoxLayout(plots);
+  plotsLayout->setContentsMargins(0, 0, 0, 0);
+  plotsLayout->addWidget(m_toolbar);
+  auto* grid = new QGridLayout;
   grid->setContentsMargins(0, 0, 0, 0);
   grid->addWidget(m_lossPlot, 0, 0);
   grid->addWidget(m_accPlot, 0, 1);
   grid->addWidget(m_heatmap, 1, 0);
   grid->addWidget(m_bars, 1, 1);
+  grid->addWidget(m_methodMap, 1, 1);
   grid->setColumnStretch(0, 3);
   grid->setColumnStretch(1, 2);
   grid->setRowStretch(0, 1);
   grid->setRowStretch(1, 1);
+  plotsLayout->addLayout(grid, 1);
+  m_toolbar->addPlot(m_lossPlot, /*logAxis=*/true);
+  m_toolbar->addPlot(m_accPlot);
+  m_methodMap->setVisible(false);
+  // The curves' step cursor follows the heatmaps' slider; a click on a curve moves the slider.
+  for (ExpertLoadHeatmap* map : {m_heatmap, m_methodMap})
+    connect(map, &ExpertLoadHeatmap::stepShown, this, [this](qint64 step) {
+      m_lossPlot->setStepCursor(step);
+      m_accPlot->setStepCursor(step);
+    });
+  for (MetricPlot* plot : {m_lossPlot, m_accPlot})
+    connect(plot, &MetricPlot::stepClicked, this, [this](qint64 step) {
+      for (ExpertLoadHeatmap* map : {m_heatmap, m_methodMap})
+        if (map->isVisible() || map == m_heatmap) map->showNearestStep(step);
+    });
   m_tabs->addTab(plots, tr("Curves && routing"));
   m_tabs->addTab(m_allocation, tr("Allocation"));
   connect(m_tabs, &QTabWidget::currentChanged, this, [this](int) {
     if (m_tabs->currentWidget() == m_allocation) m_allocation->refresh();
   });
   m_accPlot->setFixedYRange(0.0, 1.0);
-  m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
+  m_accPlot->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);  // accuracy rises: free corner
 
   m_log->setReadOnly(true);
   m_log->setMaximumBlockCount(5000);
@@ -258,7 +269,6 @@ void RunView::setReader(std::shared_ptr<RunReader> reader) {
 
 void RunView::setRun(const QString& runId) {
   m_runId = runId;
-  m_lastStep.clear();
   m_tasksSignature = QStringLiteral("-");  // rebuild the task table
   m_lossPlot->clear();
   m_accPlot->clear();
@@ -266,7 +276,10 @@ void RunView::setRun(const QString& runId) {
       runId.isEmpty() ? QString() : tr("(stderr is kept only for runs launched from this window)"));
   m_config->clear();
   m_stopButton->setEnabled(false);
-  m_heatmap->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
+  m_lossPlot->setStepCursor(std::nullopt);
+  m_accPlot->setStepCursor(std::nullopt);
+  m_panelsChosen = false;
+  choosePanels();
   m_bars->setSource(runId.isEmpty() ? nullptr : m_reader, runId);
   m_bars->setColor(runId.isEmpty() ? QColor(0x4e79a7) : runColor(runId));
   m_allocation->setSource(m_reader, runId);
@@ -313,15 +326,89 @@ void RunView::scheduleRefresh() {
 void RunView::ensureSeries(const std::string& key) {
   const QString id = QString::fromStdString(key);
   const QColor color = runColor(m_runId);
+  const std::string run = m_runId.toStdString();
+  if (m_lossPlot->hasSeries(id) || m_accPlot->hasSeries(id)) return;
   if (key == kMetricTrainLoss) {
-    m_lossPlot->addSeries(id, id, color);
+    m_lossPlot->addStoreSeries(id, id, color, m_reader, run, key);
   } else if (key == kMetricEvalLoss) {
-    m_lossPlot->addSeries(id, id, color.darker(150), Qt::DashLine, /*markers=*/true);
+    m_lossPlot->addStoreSeries(id, id, color.darker(150), m_reader, run, key, Qt::DashLine,
+                               /*markers=*/true);
   } else if (key == kMetricEvalAcc) {
-    m_accPlot->addSeries(id, tr("eval/acc (mean)"), color, Qt::SolidLine, true);
+    m_accPlot->addStoreSeries(id, tr("eval/acc (mean)"), color, m_reader, run, key, Qt::SolidLine,
+                              true);
   } else if (isAccuracyKey(key)) {
-    m_accPlot->addSeries(id, id, taskColor(key), Qt::DashLine, true);
+    m_accPlot->addStoreSeries(id, id, taskColor(key), m_reader, run, key, Qt::DashLine, true);
   }
+}
+
+void RunView::choosePanels() {
+  if (m_panelsChosen) return;
+  std::vector<std::string> keys;
+  std::optional<Run> run;
+  try {
+    if (m_reader && !m_runId.isEmpty()) {
+      keys = m_reader->matrix_keys(m_runId.toStdString());
+      run = m_reader->find_run(m_runId.toStdString());
+    }
+  } catch (const Error&) {
+    return;
+  }
+  const auto has = [&keys](const char* key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
+  const std::shared_ptr<RunReader> reader = m_runId.isEmpty() ? nullptr : m_reader;
+  // Routing: the adapters' own router, else the MoE backbone's router (DR-LoRA, pretraining).
+  if (has(matrix_keys::kLoadFraction)) {
+    m_heatmap->setLabels(tr("Routing load per expert (mean over modules)"), tr("expert"),
+                         tr("load fraction"));
+    m_heatmap->setSource(reader, m_runId, QString::fromUtf8(matrix_keys::kLoadFraction));
+  } else if (has(matrix_keys::kBackboneLoadFraction)) {
+    m_heatmap->setLabels(tr("MoE backbone's router: load per expert"), tr("routed expert"),
+                         tr("load fraction"));
+    m_heatmap->setSource(reader, m_runId, QString::fromUtf8(matrix_keys::kBackboneLoadFraction));
+  } else {
+    m_heatmap->setSource(reader, m_runId, QString::fromUtf8(matrix_keys::kLoadFraction));
+  }
+  // The method's panel: expert counts as bars, else what the method decides per layer.
+  const char* methodKey = nullptr;
+  QString title;
+  QString xLabel;
+  QString valueLabel;
+  if (has(matrix_keys::kDrRank)) {
+    methodKey = matrix_keys::kDrRank;
+    title = tr("DR-LoRA: rank per routed expert");
+    xLabel = tr("routed expert");
+    valueLabel = tr("active rank");
+  } else if (has(matrix_keys::kGsvExpert)) {
+    methodKey = matrix_keys::kGsvExpert;
+    title = tr("GuiLoMo search: expert GSV σ(g) (mean over modules)");
+    xLabel = tr("expert slot");
+    valueLabel = tr("σ(GSV)");
+  } else if (!has(matrix_keys::kAllocExperts) && has(matrix_keys::kAllocRank)) {
+    methodKey = matrix_keys::kAllocRank;
+    title = tr("Rank per expert (mean over modules)");
+    xLabel = tr("expert");
+    valueLabel = tr("rank");
+  }
+  const bool bars = has(matrix_keys::kAllocExperts) && !methodKey;
+  if (methodKey) {
+    m_methodMap->setLabels(title, xLabel, valueLabel);
+    m_methodMap->setEmptyText(tr("not recorded yet"));
+    m_methodMap->setSource(reader, m_runId, QString::fromUtf8(methodKey));
+  } else {
+    m_methodMap->setSource(nullptr, {});
+  }
+  const bool routing = has(matrix_keys::kLoadFraction) || has(matrix_keys::kBackboneLoadFraction);
+  const bool empty = m_runId.isEmpty() || !m_reader;
+  m_heatmap->setVisible(routing || empty);
+  m_bars->setVisible(bars || (empty && !methodKey));
+  m_methodMap->setVisible(methodKey != nullptr);
+  // A finished run records nothing more: decide once. A live one is asked again until it has.
+  m_panelsChosen = !empty && (!keys.empty() || (run && run->status != RunStatus::Running));
+  bool accuracy = false;
+  if (run)
+    for (const auto& [key, value] : run->latest_metrics) accuracy = accuracy || isAccuracyKey(key);
+  m_accPlot->setVisible(accuracy || empty || (run && run->status == RunStatus::Running));
 }
 
 void RunView::showBaselinePoint(const Run& run) {
@@ -339,15 +426,6 @@ void RunView::showBaselinePoint(const Run& run) {
   m_accPlot->appendPoints(baselineSeriesId(), {step}, {*base});
 }
 
-void RunView::pullSeries(MetricPlot* plot, const std::string& key) {
-  const auto last = m_lastStep.find(key);
-  const int64_t after = last == m_lastStep.end() ? -1 : last->second;
-  const MetricSeries s = m_reader->metric_series(m_runId.toStdString(), key, after);
-  if (s.steps.empty()) return;
-  plot->appendPoints(QString::fromStdString(key), s.steps, s.values);
-  m_lastStep[key] = s.steps.back();
-}
-
 void RunView::refreshNow() {
   m_refreshTimer.stop();
   updateHeader();
@@ -357,118 +435,19 @@ void RunView::refreshNow() {
     return;
   }
   try {
-    for (const std::string& key : m_reader->metric_keys(m_runId.toStdString())) {
-      if (key != kMetricTrainLoss && key != kMetricEvalLoss && !isAccuracyKey(key)) continue;
-      ensureSeries(key);
-      pullSeries(isAccuracyKey(key) ? m_accPlot : m_lossPlot, key);
-    }
+    for (const std::string& key : m_reader->metric_keys(m_runId.toStdString()))
+      if (key == kMetricTrainLoss || key == kMetricEvalLoss || isAccuracyKey(key))
+        ensureSeries(key);
   } catch (const Error&) {
     // a busy database: the next nudge or poll retries
   }
+  m_lossPlot->refreshStoreSeries();
+  m_accPlot->refreshStoreSeries();
+  choosePanels();
+  m_methodMap->refresh();
   m_heatmap->refresh();
   if (m_bars->expertsPerLayer().empty()) m_bars->refresh();
   if (m_tabs->currentWidget() == m_allocation) m_allocation->refresh();  // reads every GSV step
-}
-
-int RunView::tasksTabIndex() const { return m_tabs->indexOf(m_tasksPage); }
-
-void RunView::updateTaskTable(const Run* run) {
-  const std::vector<TaskResult> results = run ? task_results(*run) : std::vector<TaskResult>{};
-  const QString rule = run ? QString::fromStdString(checkpoint_rule(*run)) : QString();
-  const int64_t step = run ? report_step(*run) : -1;
-  const bool onTest = run && best_on_test(*run);
-  // Rebuild only when something shown changed (keeps the selection and scroll position).
-  QString signature = rule + QLatin1Char('|') + QString::number(step);
-  for (const TaskResult& r : results)
-    for (double v :
-         {r.accuracy, r.latest_accuracy, r.acc_norm, r.parse_failures, r.validation_accuracy})
-      signature += QLatin1Char('|') + QString::number(v, 'g', 10);
-  for (const TaskResult& r : results)
-    signature += QString::fromStdString("|" + r.task + "|" + r.protocol + "|" + r.split);
-  if (signature == m_tasksSignature && m_tasks->rowCount() == static_cast<int>(results.size()))
-    return;
-  m_tasksSignature = signature;
-  m_tasks->setRowCount(0);
-  m_taskBars->clearPlottables();
-  m_taskBars->setVisible(!results.empty());
-  if (!run) {
-    m_tasksNote->clear();
-    return;
-  }
-  if (results.empty()) {
-    m_tasksNote->setText(tr("<i>No per-task metrics recorded for this run (yet).</i>"));
-    return;
-  }
-  auto* bars = new QCPBars(m_taskBars->xAxis, m_taskBars->yAxis);
-  auto ticker = qSharedPointerCast<QCPAxisTickerText>(m_taskBars->xAxis->ticker());
-  ticker->clear();
-  QVector<double> keys;
-  QVector<double> values;
-  for (const TaskResult& r : results) {
-    if (!std::isfinite(r.accuracy)) continue;
-    keys << keys.size() + 1;
-    values << 100 * r.accuracy;
-    ticker->addTick(keys.back(), QString::fromStdString(r.task));
-  }
-  bars->setData(keys, values, /*alreadySorted=*/true);
-  m_taskBars->xAxis->setLabel(rule == QLatin1String(kRuleLatest)
-                                  ? tr("latest evaluation of each task")
-                                  : tr("reported accuracy (rule %1)").arg(rule));
-  bars->setWidth(0.6);
-  const QColor color = runColor(m_runId);
-  bars->setPen(QPen(color.darker(130)));
-  bars->setBrush(color);
-  m_taskBars->xAxis->setRange(0.4, keys.size() + 0.6);
-  m_taskBars->replot();
-  QString note;
-  if (rule == QLatin1String(kRuleLatest)) {
-    note =
-        tr("No reported numbers yet (an older run, or one still going): <b>Accuracy</b> is the "
-           "latest evaluation of each task.");
-  } else {
-    note = tr("Reported numbers: checkpoint rule <b>%1</b>").arg(rule.toHtmlEscaped());
-    if (step >= 0) note += tr(", the evaluation of step %1").arg(step);
-    const auto mean = run->latest_metrics.find(kMetricReportAcc);
-    if (mean != run->latest_metrics.end() && std::isfinite(mean->second))
-      note += tr("; mean over tasks %1").arg(accuracyCell(mean->second));
-    note += QLatin1Char('.');
-  }
-  if (onTest)
-    note +=
-        tr(" <span style='color:#c62828'><b>The checkpoint was chosen on the test split: "
-           "the reported numbers are optimistic.</b></span>");
-  m_tasksNote->setText(note);
-  for (const TaskResult& r : results) {
-    const int row = m_tasks->rowCount();
-    m_tasks->insertRow(row);
-    const QString protocol = QString::fromStdString(r.protocol);
-    QString protocolTip = QString::fromStdString(protocol_description(r.protocol));
-    if (r.protocol_inferred)
-      protocolTip += tr("\n(no protocol tag: inferred from the run's config, an older run)");
-    m_tasks->setItem(row, 0, cellItem(QString::fromStdString(r.task), false));
-    m_tasks->setItem(row, 1, cellItem(QString::fromStdString(r.split), false));
-    m_tasks->setItem(row, 2,
-                     cellItem(r.protocol_inferred ? tr("%1 (inferred)").arg(protocol) : protocol,
-                              false, protocolTip));
-    m_tasks->setItem(row, 3, cellItem(accuracyCell(r.latest_accuracy), true));
-    m_tasks->setItem(row, 4, cellItem(accuracyCell(r.acc_norm), true));
-    m_tasks->setItem(row, 5,
-                     cellItem(std::isfinite(r.parse_failures)
-                                  ? QString::number(static_cast<qint64>(r.parse_failures))
-                                  : QStringLiteral("—"),
-                              true));
-    m_tasks->setItem(row, 6, cellItem(accuracyCell(r.validation_accuracy), true));
-    auto* reported = cellItem(r.reported ? accuracyCell(r.accuracy) : QStringLiteral("—"), true);
-    if (r.reported) {
-      QFont bold = reported->font();
-      bold.setBold(true);
-      reported->setFont(bold);
-    }
-    m_tasks->setItem(row, 7, reported);
-    auto* ruleItem = cellItem(step >= 0 ? tr("%1 (step %2)").arg(rule).arg(step) : rule, false);
-    if (onTest) ruleItem->setForeground(QColor(0xc6, 0x28, 0x28));
-    m_tasks->setItem(row, 8, ruleItem);
-  }
 }
 
 void RunView::updateHeader() {

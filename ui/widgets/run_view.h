@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // RunView: the detail panel of one run: a header (name, status, method, error), live loss and
 // accuracy curves, the per-layer expert counts, the routing-load heatmap with its step scrubber,
-// the run's stderr log (runs launched from this GUI) and its config. A run with a step-0
-// baseline evaluation (baseline/* metrics) shows "Baseline (step 0, no adapter): X % → final
+// the run's stderr log (runs launched from this GUI) and its config. Only the panels a run
+// records are shown (choosePanels): a DR-LoRA run shows its MoE backbone's router load and its
+// ranks per routed expert, a GuiLoMo search its expert GSVs, MoLA its experts per layer; a run
+// without routing or allocation records shows its curves alone. The heatmaps' step slider and
+// the curves' step cursor follow each other (click a curve to jump to that step). A run with a
+// step-0 baseline evaluation (baseline/* metrics) shows "Baseline (step 0, no adapter): X % → final
 // Y % (+Z points)" under the header and a marker at step 0 in the accuracy plot. A GuiLoMo
 // pipeline's runs link to each other in the header (tags guilomo/search_run, guilomo/retrain_run);
 // clicking the other run emits runLinkActivated. The "Tasks" tab (the last) lists each task's
@@ -64,6 +68,13 @@ class RunView : public QWidget {
   void setStopEnabled(bool enabled);
 
   MetricPlot* lossPlot() const { return m_lossPlot; }
+  class CurveToolbar* curveToolbar() const {
+    return m_toolbar;
+  }
+  /// The second heatmap of the curves tab: what the run's method records per layer (DR-LoRA's
+  /// ranks per routed expert, a GuiLoMo search's expert GSVs, ranks per expert) when it has no
+  /// expert counts to show as bars.
+  ExpertLoadHeatmap* methodMap() const { return m_methodMap; }
   MetricPlot* accuracyPlot() const { return m_accPlot; }
   ExpertLoadHeatmap* heatmap() const { return m_heatmap; }
   ExpertCountBars* expertBars() const { return m_bars; }
@@ -106,14 +117,15 @@ class RunView : public QWidget {
  private:
   void scheduleRefresh();
   void updateHeader();
-  void pullSeries(MetricPlot* plot, const std::string& key);
   void ensureSeries(const std::string& key);
   void showBaselinePoint(const Run& run);
   void updateTaskTable(const Run* run);
+  /// Shows the panels this run records (routing heatmap: the adapter router's load, else the
+  /// MoE backbone's; method panel: expert counts, else ranks or GSVs) and hides the others.
+  void choosePanels();
 
   std::shared_ptr<RunReader> m_reader;
   QString m_runId;
-  std::map<std::string, int64_t> m_lastStep;  ///< metric key → last step loaded
   QTimer m_refreshTimer;
 
   QLabel* m_header = nullptr;
@@ -125,6 +137,9 @@ class RunView : public QWidget {
   MetricPlot* m_accPlot = nullptr;
   ExpertLoadHeatmap* m_heatmap = nullptr;
   ExpertCountBars* m_bars = nullptr;
+  ExpertLoadHeatmap* m_methodMap = nullptr;
+  class CurveToolbar* m_toolbar = nullptr;
+  bool m_panelsChosen = false;
   class AllocationPanel* m_allocation = nullptr;
   QPlainTextEdit* m_log = nullptr;
   QPlainTextEdit* m_config = nullptr;
