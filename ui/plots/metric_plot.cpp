@@ -389,7 +389,9 @@ void MetricPlot::setStepCursor(std::optional<int64_t> step) {
 
 int64_t MetricPlot::columns() const {
   const int width = m_plot->axisRect()->width();
-  return width >= 50 ? width : 1000;
+  if (width >= 50) return width;
+  // Not laid out yet (a hidden widget): the widget's width less typical axis margins.
+  return std::max(200, m_plot->width() - 80);
 }
 
 std::pair<int64_t, int64_t> MetricPlot::viewSteps() const {
