@@ -72,17 +72,39 @@ BucketedSeries bucket_minmax(const std::vector<int64_t>& steps,
                              int64_t columns) {
   BucketedSeries out;
   const size_t n = std::min(steps.size(), values.size());
-  const auto begin = std::lower_bound(steps.begin(), steps.begin() + static_cast<long>(n), lo);
-  int64_t column = -1;
-  for (size_t i = static_cast<size_t>(begin - steps.begin()); i < n && steps[i] <= hi; ++i) {
-    const int64_t c = bucket_column(steps[i], lo, hi, columns);
-    const SeriesBucket row = row_bucket(steps[i], values[i]);
-    if (c != column || out.empty()) {
-      out.push_back(row);
-      column = c;
-    } else {
-      merge_bucket(out.back(), row);
+  const int64_t span = std::max<int64_t>(1, hi - lo + 1);
+  const int64_t cols = std::max<int64_t>(1, columns);
+  size_t i = static_cast<size_t>(
+      std::lower_bound(steps.begin(), steps.begin() + static_cast<long>(n), lo) - steps.begin());
+  // One tight pass per column: rows up to the first step of the next column (the inverse of
+  // bucket_column: the smallest s with (s − lo)·cols / span ≥ c + 1).
+  while (i < n && steps[i] <= hi) {
+    const int64_t c = bucket_column(steps[i], lo, hi, cols);
+    const int64_t next = std::min(hi + 1, lo + ((c + 1) * span + cols - 1) / cols);
+    SeriesBucket b;
+    b.first_step = b.last_step = steps[i];
+    bool any = false;
+    for (; i < n && steps[i] < next; ++i) {
+      const double v = values[i];
+      if (!std::isfinite(v)) {
+        ++b.gaps;
+        if (!any) b.last_step = steps[i];
+        continue;
+      }
+      if (!any) {
+        b.first_step = steps[i];
+        b.first = b.min = b.max = v;
+        any = true;
+      } else {
+        b.min = std::min(b.min, v);
+        b.max = std::max(b.max, v);
+      }
+      b.last_step = steps[i];
+      b.last = v;
+      b.sum += v;
+      ++b.count;
     }
+    out.push_back(b);
   }
   return out;
 }

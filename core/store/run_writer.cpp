@@ -104,9 +104,13 @@ void RunWriter::begin() {
   }
 }
 
-void RunWriter::commit() { db_->exec("COMMIT"); }
+void RunWriter::commit() {
+  write_pending_latest();
+  db_->exec("COMMIT");
+}
 
 void RunWriter::rollback() noexcept {
+  pending_latest_.clear();
   if (!sqlite3_get_autocommit(db_->get())) {
     sqlite3_exec(db_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -162,17 +166,37 @@ void RunWriter::start_run(const RunStarted& e, int64_t start_ms) {
   }
 }
 
-void RunWriter::log_metric(const std::string& run_id, const MetricPoint& m) {
+namespace {
+
+void bind_metric(Statement& stmt, const std::string& run_id, const MetricPoint& m) {
   const bool is_nan = std::isnan(m.value);
-  for (Statement* stmt : {&statements_->put_metric, &statements_->put_latest}) {
-    stmt->bind_text(1, run_id).bind_text(2, m.key).bind_int(3, m.step);
-    if (is_nan) {
-      stmt->bind_null(4);
-    } else {
-      stmt->bind_double(4, m.value);
-    }
-    stmt->bind_int(5, is_nan ? 1 : 0).bind_int(6, m.wall_ms).run();
+  stmt.bind_text(1, run_id).bind_text(2, m.key).bind_int(3, m.step);
+  if (is_nan) {
+    stmt.bind_null(4);
+  } else {
+    stmt.bind_double(4, m.value);
   }
+  stmt.bind_int(5, is_nan ? 1 : 0).bind_int(6, m.wall_ms).run();
+}
+
+}  // namespace
+
+void RunWriter::log_metric(const std::string& run_id, const MetricPoint& m) {
+  bind_metric(statements_->put_metric, run_id, m);
+  if (sqlite3_get_autocommit(db_->get())) {  // no transaction open: write the latest now
+    bind_metric(statements_->put_latest, run_id, m);
+    return;
+  }
+  // Inside a transaction only the newest row per (run, key) reaches latest_metrics, written
+  // just before COMMIT: one upsert per key and batch instead of one per row.
+  auto [it, inserted] = pending_latest_.try_emplace({run_id, m.key}, m);
+  if (!inserted && m.step >= it->second.step) it->second = m;
+}
+
+void RunWriter::write_pending_latest() {
+  for (const auto& [run_key, m] : pending_latest_)
+    bind_metric(statements_->put_latest, run_key.first, m);
+  pending_latest_.clear();
 }
 
 void RunWriter::log_matrix(const std::string& run_id,

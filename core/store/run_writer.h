@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -49,10 +51,14 @@ class RunWriter {
                   int64_t end_ms);
 
  private:
+  /// latest_metrics rows of the open transaction, written by commit().
+  void write_pending_latest();
+
   struct Statements;
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<Statements> statements_;
   std::string host_;
+  std::map<std::pair<std::string, std::string>, MetricPoint> pending_latest_;  ///< (run, key)
 };
 
 }  // namespace apportion
