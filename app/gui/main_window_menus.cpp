@@ -243,6 +243,7 @@ bool MainWindow::showCompareOfRuns(const QStringList& idPrefixes) {
     if (index.parent().isValid()) m_table->expand(index.parent());
     m_table->selectionModel()->select(index,
                                       QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    if (id == ids.first()) m_table->scrollTo(index, QAbstractItemView::PositionAtTop);
   }
   QList<ui::CompareSide> sides;
   for (const QString& id : ids) sides << ui::CompareSide::run(id);

@@ -37,7 +37,7 @@ using namespace apportion;
 namespace {
 
 constexpr int64_t kSteps = 100000;
-const char* const kScalarKeys[] = {"train/loss", "train/lr", "train/grad_norm",
+const char* const kScalarKeys[] = {"train/loss",         "train/lr",     "train/grad_norm",
                                    "train/tokens_per_s", "moe/aux_loss", "train/padding"};
 
 struct LongRun {
@@ -103,8 +103,8 @@ void BM_ScalarIngest(benchmark::State& state) {
     store.flush();  // committed: counted only when on disk (WAL, synchronous=NORMAL)
   }
   state.SetItemsProcessed(state.iterations() * rows);
-  state.counters["rows_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * rows), benchmark::Counter::kIsRate);
+  state.counters["rows_per_s"] = benchmark::Counter(static_cast<double>(state.iterations() * rows),
+                                                    benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ScalarIngest)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -85,16 +85,18 @@ class TestFigures : public QObject {
     plot.resize(800, 400);
     plot.show();
     QVERIFY(QTest::qWaitForWindowExposed(&plot));
-    plot.addStoreSeries(QStringLiteral("loss"), QStringLiteral("loss"), Qt::blue, m_reader,
-                        m_long, "train/loss");
+    plot.addStoreSeries(QStringLiteral("loss"), QStringLiteral("loss"), Qt::blue, m_reader, m_long,
+                        "train/loss");
     plot.replotNow();
     QCPGraph* g = plot.series(QStringLiteral("loss"));
     const int columns = plot.plot()->axisRect()->width();
-    QVERIFY2(g->dataCount() <= 4 * columns + 8,
-             qPrintable(QStringLiteral("%1 points for %2 columns").arg(g->dataCount()).arg(columns)));
+    QVERIFY2(
+        g->dataCount() <= 4 * columns + 8,
+        qPrintable(QStringLiteral("%1 points for %2 columns").arg(g->dataCount()).arg(columns)));
     QVERIFY(g->dataCount() < kRows / 10);
     std::multiset<double> drawn;
-    for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) drawn.insert(it->value);
+    for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it)
+      drawn.insert(it->value);
     int spikes = 0;
     for (const auto& [step, v] : m_values)
       if (v > 50) {
@@ -237,6 +239,15 @@ class TestFigures : public QObject {
     QCOMPARE(view.allocationMultiples()->sharedRange(), (std::pair<double, double>(lo, hi)));
     QCOMPARE(lo, 2.0);  // 2-4-6-8 and 8-6-4-2 experts per module
     QCOMPARE(hi, 8.0);
+    // Any plot's data as drawn: the grouped task bars, one row per side and task.
+    const QString bars = m_dir.filePath(QStringLiteral("bars.csv"));
+    QCOMPARE(ui::writePlottablesCsv(view.taskBars(), bars), QString());
+    QFile barsFile(bars);
+    QVERIFY(barsFile.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = barsFile.readAll().trimmed().split('\n');
+    QCOMPARE(lines.front(), QByteArray("plottable,kind,x,x_label,y,value"));
+    QCOMPARE(lines.size(), 1 + 3 * 3);  // 3 runs × the demo's 3 tasks
+    QVERIFY(lines[1].startsWith("A m2468,bars,1,"));
     // Colours stay with their runs when one is dropped.
     const QColor third = view.sideColor(2);
     view.setSides({sides[0], sides[2]});
@@ -247,8 +258,8 @@ class TestFigures : public QObject {
   void exportedFilesParse() {
     ui::MetricPlot plot(QStringLiteral("Loss"), QStringLiteral("loss"));
     plot.resize(600, 300);
-    plot.addStoreSeries(QStringLiteral("loss"), QStringLiteral("loss"), Qt::blue, m_reader,
-                        m_long, "train/loss");
+    plot.addStoreSeries(QStringLiteral("loss"), QStringLiteral("loss"), Qt::blue, m_reader, m_long,
+                        "train/loss");
     plot.replotNow();
     const QString svg = m_dir.filePath(QStringLiteral("f.svg"));
     const QString pdf = m_dir.filePath(QStringLiteral("f.pdf"));

@@ -12,6 +12,7 @@
 
 #include "core/common/error.h"
 #include "core/store/matrix_keys.h"
+#include "ui/plots/figure_export.h"
 
 namespace apportion::ui {
 
@@ -53,6 +54,7 @@ AllocationDiffPlot::AllocationDiffPlot(QWidget* parent)
   row->addWidget(m_quantity, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
+  installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(260, 180);
 
   m_plot->xAxis->setLabel(tr("module"));

@@ -9,6 +9,7 @@
 #include <QVBoxLayout>
 
 #include "core/common/error.h"
+#include "ui/plots/figure_export.h"
 
 namespace apportion::ui {
 
@@ -16,6 +17,7 @@ ExpertCountBars::ExpertCountBars(QWidget* parent) : QWidget(parent), m_plot(new 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(m_plot);
+  installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(220, 160);
 
   m_plot->plotLayout()->insertRow(0);

@@ -3,6 +3,7 @@
 #include "ui/plots/figure_export.h"
 
 #include <cmath>
+#include <fstream>
 
 #include <qcustomplot.h>
 #include <QApplication>
@@ -22,6 +23,7 @@
 #include <QSpinBox>
 #include <QSvgGenerator>
 
+#include "core/common/csv_text.h"
 #include "ui/settings/preference.h"
 
 namespace apportion::ui {
@@ -179,16 +181,52 @@ void exportCsvInteractively(const CsvWriter& csv, QWidget* parent) {
   kLastFolder.setValue(QFileInfo(path).absolutePath());
 }
 
+QString writePlottablesCsv(QCustomPlot* plot, const QString& path) {
+  std::ofstream out(path.toStdString(), std::ios::binary);
+  if (!out)
+    return QObject::tr("cannot write '%1' (check that the folder exists and is writable)")
+        .arg(path);
+  out << "plottable,kind,x,x_label,y,value\n";
+  const auto num = [](double v) { return csv_exact_number(v); };
+  for (int i = 0; i < plot->plottableCount(); ++i) {
+    QCPAbstractPlottable* p = plot->plottable(i);
+    const std::string name = csv_escape(p->name().toStdString());
+    if (auto* graph = qobject_cast<QCPGraph*>(p)) {
+      for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
+        out << name << ",graph," << num(it->key) << ",,," << num(it->value) << '\n';
+    } else if (auto* bars = qobject_cast<QCPBars*>(p)) {
+      auto ticker = qSharedPointerDynamicCast<QCPAxisTickerText>(bars->keyAxis()->ticker());
+      for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) {
+        const QString label = ticker ? ticker->ticks().value(it->key) : QString();
+        out << name << ",bars," << num(it->key) << ',' << csv_escape(label.toStdString()) << ",,"
+            << num(it->value) << '\n';
+      }
+    } else if (auto* map = qobject_cast<QCPColorMap*>(p)) {
+      QCPColorMapData* d = map->data();
+      for (int x = 0; x < d->keySize(); ++x)
+        for (int y = 0; y < d->valueSize(); ++y) {
+          double kx = 0;
+          double ky = 0;
+          d->cellToCoord(x, y, &kx, &ky);
+          out << name << ",colormap," << num(kx) << ",," << num(ky) << ',' << num(d->cell(x, y))
+              << '\n';
+        }
+    }
+  }
+  out.close();
+  return out ? QString() : QObject::tr("writing '%1' failed (disk full?)").arg(path);
+}
+
 void installFigureMenu(QCustomPlot* plot, CsvWriter csv, std::function<void(QMenu*)> extra) {
+  if (!csv) csv = [plot](const QString& path) { return writePlottablesCsv(plot, path); };
   plot->setContextMenuPolicy(Qt::CustomContextMenu);
   QObject::connect(plot, &QWidget::customContextMenuRequested, plot,
                    [plot, csv = std::move(csv), extra = std::move(extra)](const QPoint& at) {
                      QMenu menu(plot);
                      menu.addAction(QObject::tr("Export figure (PDF, SVG, PNG)…"), plot,
                                     [plot] { exportFigureInteractively(plot, plot->window()); });
-                     if (csv)
-                       menu.addAction(QObject::tr("Export data as CSV…"), plot,
-                                      [plot, csv] { exportCsvInteractively(csv, plot->window()); });
+                     menu.addAction(QObject::tr("Export data as CSV…"), plot,
+                                    [plot, csv] { exportCsvInteractively(csv, plot->window()); });
                      menu.addAction(QObject::tr("Copy figure"), plot, [plot] { copyFigure(plot); });
                      if (extra) {
                        menu.addSeparator();

@@ -42,8 +42,13 @@ void copyFigure(QCustomPlot* plot);
 /// Writes a plot's data to a CSV path; returns "" or an error message.
 using CsvWriter = std::function<QString(const QString& path)>;
 
-/// Right-click menu on `plot`: Export figure…, Export data as CSV… (when `csv` is set), Copy
-/// figure, then whatever `extra` adds.
+/// Every plottable's data as drawn, one row per point:
+/// plottable,kind,x,x_label,y,value — graphs (x step, value), bars (x position and its tick
+/// label, value), colour maps (x, y cell coordinates, value). "" or an error naming the file.
+QString writePlottablesCsv(QCustomPlot* plot, const QString& path);
+
+/// Right-click menu on `plot`: Export figure…, Export data as CSV… (`csv`, or
+/// writePlottablesCsv when none is given), Copy figure, then whatever `extra` adds.
 void installFigureMenu(QCustomPlot* plot, CsvWriter csv, std::function<void(QMenu*)> extra = {});
 /// The dialogs behind the menu (also the main window's Export shortcut).
 void exportFigureInteractively(QCustomPlot* plot, QWidget* parent);

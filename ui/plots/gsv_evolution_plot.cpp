@@ -11,6 +11,7 @@
 
 #include "core/common/error.h"
 #include "core/store/matrix_keys.h"
+#include "ui/plots/figure_export.h"
 
 namespace apportion::ui {
 
@@ -58,6 +59,7 @@ GsvEvolutionPlot::GsvEvolutionPlot(QWidget* parent)
   row->addWidget(m_vector, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
+  installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(260, 200);
 
   m_plot->plotLayout()->insertRow(0);

@@ -24,6 +24,7 @@ struct MetricPlot::Curve {
   bool visible = true;
   bool bandPart = false;  ///< low or high edge of a band (not in the legend, never smoothed)
   QString bandOf;         ///< the series id a band edge belongs to
+  QString leader;         ///< shown and hidden with this series (followSeries)
   QCPGraph* graph = nullptr;
   QCPGraph* raw = nullptr;  ///< faint raw curve under a smoothed line
   CurveData data;
@@ -332,9 +333,19 @@ void MetricPlot::updateLegendItem(const Curve& c) {
     item->setTextColor(c.visible ? Qt::black : QColor(170, 170, 170));
 }
 
+void MetricPlot::followSeries(const QString& id, const QString& leader) {
+  Curve* c = curve(id);
+  if (!c || c->bandPart || id == leader) return;
+  c->leader = leader;
+  c->graph->removeFromLegend();
+  if (const Curve* l = curve(leader)) setSeriesVisible(id, l->visible);
+}
+
 void MetricPlot::setSeriesVisible(const QString& id, bool visible) {
   Curve* c = curve(id);
   if (!c || c->bandPart) return;
+  for (const QString& other : m_order)
+    if (curve(other)->leader == id) setSeriesVisible(other, visible);
   c->visible = visible;
   c->graph->setVisible(visible);
   if (c->raw) c->raw->setVisible(visible);
@@ -354,10 +365,13 @@ bool MetricPlot::isSeriesVisible(const QString& id) const {
 
 void MetricPlot::soloSeries(const QString& id) {
   bool othersHidden = true;
+  const auto solo = [this](const QString& other) {
+    return !curve(other)->bandPart && curve(other)->leader.isEmpty();
+  };
   for (const QString& other : m_order)
-    if (other != id && !curve(other)->bandPart && curve(other)->visible) othersHidden = false;
+    if (other != id && solo(other) && curve(other)->visible) othersHidden = false;
   for (const QString& other : m_order)
-    if (!curve(other)->bandPart) setSeriesVisible(other, othersHidden || other == id);
+    if (solo(other)) setSeriesVisible(other, othersHidden || other == id);
 }
 
 void MetricPlot::setStepRange(double lo, double hi) {

@@ -98,6 +98,9 @@ class MetricPlot : public QWidget {
   /// Shows or hides a series (with its raw curve and band); the legend entry greys out.
   void setSeriesVisible(const QString& id, bool visible);
   bool isSeriesVisible(const QString& id) const;
+  /// `id` leaves the legend and is shown or hidden with `leader` (e.g. a run's eval/loss with
+  /// its train/loss, so N compared runs need N legend entries, not 2N).
+  void followSeries(const QString& id, const QString& leader);
   /// Shows only `id`; when it is already the only one shown, shows all.
   void soloSeries(const QString& id);
   /// Zooms the steps to [lo, hi] (as the wheel does); resetZoom() follows the data again.

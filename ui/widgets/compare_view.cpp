@@ -26,6 +26,7 @@
 #include "ui/models/seed_group_format.h"
 #include "ui/plots/allocation_diff_plot.h"
 #include "ui/plots/allocation_small_multiples.h"
+#include "ui/plots/figure_export.h"
 #include "ui/plots/metric_plot.h"
 #include "ui/plots/plot_style.h"
 #include "ui/widgets/curve_toolbar.h"
@@ -120,8 +121,18 @@ CompareView::CompareView(QWidget* parent)
   m_taskBars->setMinimumHeight(160);
   m_taskBars->yAxis->setLabel(tr("accuracy (%)"));
   m_taskBars->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText));
-  m_taskBars->legend->setVisible(true);
   applyFigureStyle(m_taskBars);
+  // The legend under the bars (bars reach 100 %: no free corner inside), filled row by row.
+  auto* legendRow = new QCPLayoutGrid;
+  m_taskBars->plotLayout()->addElement(1, 0, legendRow);
+  legendRow->setMargins(QMargins(5, 0, 5, 5));
+  m_taskBars->axisRect()->insetLayout()->take(m_taskBars->legend);
+  legendRow->addElement(0, 0, m_taskBars->legend);
+  m_taskBars->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  m_taskBars->legend->setWrap(5);
+  m_taskBars->plotLayout()->setRowStretchFactor(1, 0.001);
+  m_taskBars->legend->setVisible(true);
+  installFigureMenu(m_taskBars, nullptr);
   m_panels->addTab(m_taskBars, tr("Tasks"));
 
   auto* allocPage = new QWidget;
@@ -181,16 +192,25 @@ void CompareView::setSides(const QList<CompareSide>& sides) {
   m_tasksSignature = QStringLiteral("-");
   const bool groups =
       std::any_of(m_sides.begin(), m_sides.end(), [](const CompareSide& s) { return s.isGroup(); });
-  m_lossPlot->setTitle(groups ? tr("Loss (groups: mean line, min–max band over seeds)")
-                              : tr("Loss"));
+  m_lossPlot->setTitle(groups ? tr("Loss: solid train, dashed eval (groups: mean, min–max band)")
+                              : tr("Loss: solid train/loss, dashed eval/loss"));
   m_accPlot->setTitle(groups ? tr("Accuracy (eval/acc; groups: mean, min–max band)")
                              : tr("Accuracy (eval/acc, mean over tasks)"));
   rebuildDiff();
   QStringList modules;
   std::vector<AllocationSmallMultiples::Panel> panels;
   if (m_reader) {
-    for (int i = 0; i < m_sides.size(); ++i)
-      panels.push_back({sideLetter(i) + QLatin1Char(' ') + sideName(i), firstRun(i)});
+    for (int i = 0; i < m_sides.size(); ++i) {
+      QString title = sideLetter(i) + QLatin1Char(' ') + sideName(i);
+      if (m_sides[i].isGroup()) {  // members may differ (a search per seed): say which is shown
+        try {
+          if (const auto first = m_reader->find_run(firstRun(i).toStdString()))
+            title += tr(": %1 shown").arg(shortName(*first));
+        } catch (const Error&) {
+        }
+      }
+      panels.push_back({title, firstRun(i)});
+    }
     try {
       if (const auto run = m_reader->find_run(runA().toStdString())) {
         const auto it = run->tags.find(kModulesTag);
@@ -251,10 +271,11 @@ void CompareView::addRunCurves(int side) {
     MetricPlot* plot = plotFor(key, m_lossPlot, m_accPlot);
     if (plot->hasSeries(id) || !run->latest_metrics.count(key)) continue;
     const bool eval = std::string(key).rfind("eval/", 0) == 0;
-    const QString label = sideLetter(side) + QLatin1Char(' ') + sideName(side) +
-                          QStringLiteral(" · ") + QString::fromUtf8(key);
+    const QString label = sideLetter(side) + QLatin1Char(' ') + sideName(side);
     plot->addStoreSeries(id, label, color, m_reader, runId.toStdString(), key,
                          std::string(key) == kMetricEvalLoss ? Qt::DashLine : style, eval);
+    if (std::string(key) == kMetricEvalLoss)  // one legend entry per run: its train/loss
+      plot->followSeries(id, runId + QStringLiteral("|") + QString::fromUtf8(kMetricTrainLoss));
   }
 }
 
@@ -273,12 +294,11 @@ void CompareView::pullGroup(int side, const std::string& key) {
   const QColor color = sideColor(side);
   if (!plot->hasSeries(id)) {
     plot->addBand(id, color);
-    const QString label = tr("%1 %2 (mean of n = %3) · %4")
-                              .arg(sideLetter(side), s.label)
-                              .arg(s.runIds.size())
-                              .arg(QString::fromStdString(key));
+    const QString label =
+        tr("%1 %2 (mean of n = %3)").arg(sideLetter(side), s.label).arg(s.runIds.size());
     const bool eval = key.rfind("eval/", 0) == 0;
     plot->addSeries(id, label, color, key == kMetricEvalLoss ? Qt::DashLine : Qt::SolidLine, eval);
+    if (key == kMetricEvalLoss) plot->followSeries(id, groupSeriesId(s, kMetricTrainLoss));
   }
   plot->setPoints(id, curve.steps, curve.mean);
   plot->setBand(id, curve.steps, curve.min, curve.max);

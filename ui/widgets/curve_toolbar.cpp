@@ -105,7 +105,11 @@ void CurveToolbar::setSmoothing(const Smoothing& smoothing) {
 
 bool CurveToolbar::logY() const { return m_log->isChecked(); }
 
-void CurveToolbar::setLogY(bool on) { m_log->setChecked(on); }
+void CurveToolbar::setLogY(bool on) {
+  const QSignalBlocker block(m_log);  // programmatic (command line, tests): not remembered
+  m_log->setChecked(on);
+  apply();
+}
 
 void CurveToolbar::apply() {
   const Smoothing s = smoothing();

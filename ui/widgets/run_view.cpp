@@ -30,6 +30,7 @@
 #include "ui/models/seed_group_format.h"
 #include "ui/plots/expert_count_bars.h"
 #include "ui/plots/expert_load_heatmap.h"
+#include "ui/plots/figure_export.h"
 #include "ui/plots/metric_plot.h"
 #include "ui/widgets/allocation_panel.h"
 #include "ui/widgets/curve_toolbar.h"
@@ -251,6 +252,7 @@ RunView::RunView(QWidget* parent)
   m_taskBars->yAxis->setLabel(tr("accuracy (%)"));
   m_taskBars->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText));
   tasksLayout->addWidget(m_taskBars, 2);
+  installFigureMenu(m_taskBars, nullptr);
   m_tabs->addTab(m_tasksPage, tr("Tasks"));
 
   m_refreshTimer.setSingleShot(true);
