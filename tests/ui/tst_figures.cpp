@@ -28,9 +28,12 @@
 #include "core/store/run_store.h"
 #include "tests/ui/demo_run.h"
 #include "ui/plots/allocation_small_multiples.h"
+#include "ui/plots/expert_count_bars.h"
+#include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/figure_export.h"
 #include "ui/plots/metric_plot.h"
 #include "ui/widgets/compare_view.h"
+#include "ui/widgets/run_view.h"
 
 using namespace apportion;
 
@@ -253,6 +256,46 @@ class TestFigures : public QObject {
     view.setSides({sides[0], sides[2]});
     QCOMPARE(view.sideColor(1), third);
     QVERIFY(!view.allocationDiff()->isHidden());
+  }
+
+  void runViewShowsWhatEachMethodRecords() {
+    RunStore store(m_db);
+    std::map<std::string, QString> ids;
+    for (const char* method : {"mola", "drlora", "guilomo_search", "lora"}) {
+      test::DemoRunSpec s;
+      s.name = std::string("panels-") + method;
+      s.method = method;
+      ids[method] = QString::fromStdString(test::add_demo_run(store, s));
+    }
+    store.flush();
+    ui::RunView view;
+    view.resize(1200, 800);
+    view.show();
+    view.setReader(std::make_shared<RunReader>(m_db));
+    const auto shown = [&view](QWidget* w) { return w->isVisibleTo(&view); };
+    // MoLA: its adapters' routing and experts per layer.
+    view.setRun(ids["mola"]);
+    QVERIFY(shown(view.heatmap()) && !view.heatmap()->steps().empty());
+    QVERIFY(shown(view.expertBars()) && !shown(view.methodMap()));
+    // DR-LoRA: the MoE backbone's router load and the ranks per routed expert, no empty bars.
+    view.setRun(ids["drlora"]);
+    QVERIFY(shown(view.heatmap()));
+    QCOMPARE(view.heatmap()->grid().experts, 8);  // backbone/load_fraction [layer, expert]
+    QVERIFY(shown(view.methodMap()) && !shown(view.expertBars()));
+    QVERIFY(!view.methodMap()->steps().empty());
+    // A GuiLoMo search: its expert GSVs.
+    view.setRun(ids["guilomo_search"]);
+    QVERIFY(shown(view.methodMap()));
+    QVERIFY(view.methodMap()->grid().layers == 4 && view.methodMap()->grid().experts == 8);
+    // Plain LoRA: no router, so no routing panel.
+    view.setRun(ids["lora"]);
+    QVERIFY(!shown(view.heatmap()));
+    // The heatmap's step drives the curves' cursor; a click on a curve moves the slider.
+    view.setRun(ids["drlora"]);
+    view.heatmap()->showNearestStep(15);
+    QCOMPARE(*view.heatmap()->currentStep(), int64_t{10});
+    Q_EMIT view.lossPlot()->stepClicked(33);
+    QCOMPARE(*view.heatmap()->currentStep(), int64_t{30});
   }
 
   void exportedFilesParse() {

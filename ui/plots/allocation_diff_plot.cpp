@@ -13,6 +13,7 @@
 #include "core/common/error.h"
 #include "core/store/matrix_keys.h"
 #include "ui/plots/figure_export.h"
+#include "ui/plots/plot_style.h"
 
 namespace apportion::ui {
 
@@ -65,12 +66,7 @@ AllocationDiffPlot::AllocationDiffPlot(QWidget* parent)
   scale->setType(QCPAxis::atRight);
   scale->axis()->setLabel(tr("A − B"));
   m_map->setColorScale(scale);
-  QCPColorGradient diverging;
-  diverging.clearColorStops();
-  diverging.setColorStopAt(0.0, QColor(33, 102, 172));
-  diverging.setColorStopAt(0.5, QColor(247, 247, 247));
-  diverging.setColorStopAt(1.0, QColor(178, 24, 43));
-  m_map->setGradient(diverging);
+  m_map->setGradient(divergingGradient());
   m_map->setInterpolate(false);
   QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
   ticker->setTickStep(1.0);
