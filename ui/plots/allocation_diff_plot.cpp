@@ -55,6 +55,7 @@ AllocationDiffPlot::AllocationDiffPlot(QWidget* parent)
   row->addWidget(m_quantity, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
+  applyFigureStyle(m_plot);
   installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(260, 180);
 

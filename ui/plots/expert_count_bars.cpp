@@ -10,6 +10,7 @@
 
 #include "core/common/error.h"
 #include "ui/plots/figure_export.h"
+#include "ui/plots/plot_style.h"
 
 namespace apportion::ui {
 
@@ -17,6 +18,7 @@ ExpertCountBars::ExpertCountBars(QWidget* parent) : QWidget(parent), m_plot(new 
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   layout->addWidget(m_plot);
+  applyFigureStyle(m_plot);
   installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(220, 160);
 

@@ -97,6 +97,7 @@ ExpertLoadHeatmap::ExpertLoadHeatmap(QWidget* parent)
   m_emptyText->position->setCoords(0.5, 0.5);
   m_emptyText->setColor(Qt::gray);
 
+  applyFigureStyle(m_plot);
   installFigureMenu(m_plot, [this](const QString& path) { return writeCsv(path); });
   m_slider->setPageStep(1);
   m_slider->setFocusPolicy(Qt::StrongFocus);

@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/store/matrix_keys.h"
 #include "ui/plots/figure_export.h"
+#include "ui/plots/plot_style.h"
 
 namespace apportion::ui {
 
@@ -59,6 +60,7 @@ GsvEvolutionPlot::GsvEvolutionPlot(QWidget* parent)
   row->addWidget(m_vector, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
+  applyFigureStyle(m_plot);
   installFigureMenu(m_plot, nullptr);  // PDF/SVG/PNG, CSV of what is drawn, copy
   setMinimumSize(260, 200);
 

@@ -147,7 +147,7 @@ CompareView::CompareView(QWidget* parent)
   layout->addWidget(splitter, 1);
 
   m_accPlot->setFixedYRange(0.0, 1.0);
-  m_accPlot->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);  // accuracy rises: free corner
+  m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
   m_refreshTimer.setSingleShot(true);
   m_refreshTimer.setInterval(60);
   connect(&m_refreshTimer, &QTimer::timeout, this, &CompareView::refreshNow);

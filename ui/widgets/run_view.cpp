@@ -7,7 +7,6 @@
 #include <optional>
 
 #include <qcustomplot.h>
-#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -32,6 +31,7 @@
 #include "ui/plots/expert_load_heatmap.h"
 #include "ui/plots/figure_export.h"
 #include "ui/plots/metric_plot.h"
+#include "ui/plots/plot_style.h"
 #include "ui/widgets/allocation_panel.h"
 #include "ui/widgets/curve_toolbar.h"
 
@@ -173,18 +173,19 @@ RunView::RunView(QWidget* parent)
   auto* plotsLayout = new QVBoxLayout(plots);
   plotsLayout->setContentsMargins(0, 0, 0, 0);
   plotsLayout->addWidget(m_toolbar);
-  auto* grid = new QGridLayout;
-  grid->setContentsMargins(0, 0, 0, 0);
-  grid->addWidget(m_lossPlot, 0, 0);
-  grid->addWidget(m_accPlot, 0, 1);
-  grid->addWidget(m_heatmap, 1, 0);
-  grid->addWidget(m_bars, 1, 1);
-  grid->addWidget(m_methodMap, 1, 1);
-  grid->setColumnStretch(0, 3);
-  grid->setColumnStretch(1, 2);
-  grid->setRowStretch(0, 1);
-  grid->setRowStretch(1, 1);
-  plotsLayout->addLayout(grid, 1);
+  // Two rows of panels; a hidden panel gives its room to the others (choosePanels).
+  auto* curveRow = new QHBoxLayout;
+  curveRow->setContentsMargins(0, 0, 0, 0);
+  curveRow->addWidget(m_lossPlot, 3);
+  curveRow->addWidget(m_accPlot, 2);
+  m_panelRow = new QWidget;
+  auto* panelRow = new QHBoxLayout(m_panelRow);
+  panelRow->setContentsMargins(0, 0, 0, 0);
+  panelRow->addWidget(m_heatmap, 3);
+  panelRow->addWidget(m_bars, 2);
+  panelRow->addWidget(m_methodMap, 2);
+  plotsLayout->addLayout(curveRow, 1);
+  plotsLayout->addWidget(m_panelRow, 1);
   m_toolbar->addPlot(m_lossPlot, /*logAxis=*/true);
   m_toolbar->addPlot(m_accPlot);
   m_methodMap->setVisible(false);
@@ -205,7 +206,7 @@ RunView::RunView(QWidget* parent)
     if (m_tabs->currentWidget() == m_allocation) m_allocation->refresh();
   });
   m_accPlot->setFixedYRange(0.0, 1.0);
-  m_accPlot->setLegendAlignment(Qt::AlignBottom | Qt::AlignRight);  // accuracy rises: free corner
+  m_accPlot->setLegendAlignment(Qt::AlignTop | Qt::AlignLeft);
 
   m_log->setReadOnly(true);
   m_log->setMaximumBlockCount(5000);
@@ -252,6 +253,7 @@ RunView::RunView(QWidget* parent)
   m_taskBars->yAxis->setLabel(tr("accuracy (%)"));
   m_taskBars->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText));
   tasksLayout->addWidget(m_taskBars, 2);
+  applyFigureStyle(m_taskBars);
   installFigureMenu(m_taskBars, nullptr);
   m_tabs->addTab(m_tasksPage, tr("Tasks"));
 
@@ -405,6 +407,7 @@ void RunView::choosePanels() {
   m_heatmap->setVisible(routing || empty);
   m_bars->setVisible(bars || (empty && !methodKey));
   m_methodMap->setVisible(methodKey != nullptr);
+  m_panelRow->setVisible(routing || empty || bars || methodKey);
   // A finished run records nothing more: decide once. A live one is asked again until it has.
   m_panelsChosen = !empty && (!keys.empty() || (run && run->status != RunStatus::Running));
   bool accuracy = false;

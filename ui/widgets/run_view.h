@@ -138,6 +138,7 @@ class RunView : public QWidget {
   ExpertLoadHeatmap* m_heatmap = nullptr;
   ExpertCountBars* m_bars = nullptr;
   ExpertLoadHeatmap* m_methodMap = nullptr;
+  QWidget* m_panelRow = nullptr;  ///< routing heatmap, expert bars, method panel
   class CurveToolbar* m_toolbar = nullptr;
   bool m_panelsChosen = false;
   class AllocationPanel* m_allocation = nullptr;
