@@ -5,6 +5,7 @@
 // into a temporary workspace, then:
 //   BM_ScalarIngest     rows/s through RunStore (the trainer's path: queue, batched commits)
 //   BM_FirstPaint       RunView opened on that run until its curves and heatmap are painted
+//   BM_FirstPaintSmoothed  its loss curve with EMA smoothing (every row read and smoothed)
 //   BM_Redraw1M         a 1M-point curve re-bucketed for a pan and painted (in memory)
 //   BM_ZoomStore        a zoomed window of the 100k-step run re-read in SQL and painted
 // Run: QT_QPA_PLATFORM=offscreen build/bin/bench_views --benchmark_counters_tabular=true
@@ -125,6 +126,24 @@ void BM_FirstPaint(benchmark::State& state) {
   state.counters["steps"] = static_cast<double>(kSteps);
 }
 BENCHMARK(BM_FirstPaint)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+
+// The same with EMA smoothing on: the loss curve's 100k rows are read whole and smoothed.
+void BM_FirstPaintSmoothed(benchmark::State& state) {
+  LongRun& run = longRun();
+  for (auto _ : state) {
+    auto reader = std::make_shared<RunReader>(run.db);
+    ui::MetricPlot plot(QStringLiteral("Loss"), QStringLiteral("loss"));
+    plot.resize(1200, 500);
+    plot.show();
+    plot.setSmoothing({SmoothingKind::Ema, 0.9, 0});
+    plot.addStoreSeries(QStringLiteral("loss"), QStringLiteral("loss"), Qt::blue, reader,
+                        run.run_id, "train/loss");
+    plot.replotNow();
+    plot.plot()->replot(QCustomPlot::rpImmediateRefresh);
+    benchmark::DoNotOptimize(plot.pointCount());
+  }
+}
+BENCHMARK(BM_FirstPaintSmoothed)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 void BM_Redraw1M(benchmark::State& state) {
   ui::MetricPlot plot(QStringLiteral("1M points"), QStringLiteral("loss"));
