@@ -42,16 +42,20 @@ std::optional<ModuleGrid> gridDifference(const ModuleGrid& a, const ModuleGrid& 
   return d;
 }
 
+void addAllocationQuantities(QComboBox* combo) {
+  combo->addItem(QObject::tr("experts per module"), QString::fromUtf8(matrix_keys::kAllocExperts));
+  combo->addItem(QObject::tr("total rank per module"), QString::fromUtf8(matrix_keys::kAllocRank));
+  combo->addItem(QObject::tr("DR-LoRA rank per routed expert"),
+                 QString::fromUtf8(matrix_keys::kDrRank));
+}
+
 AllocationDiffPlot::AllocationDiffPlot(QWidget* parent)
     : QWidget(parent), m_quantity(new QComboBox), m_plot(new QCustomPlot(this)) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
   auto* row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Allocation A − B:")));
-  m_quantity->addItem(tr("experts per module"), QString::fromUtf8(matrix_keys::kAllocExperts));
-  m_quantity->addItem(tr("total rank per module"), QString::fromUtf8(matrix_keys::kAllocRank));
-  m_quantity->addItem(tr("DR-LoRA rank per routed expert"),
-                      QString::fromUtf8(matrix_keys::kDrRank));
+  addAllocationQuantities(m_quantity);
   row->addWidget(m_quantity, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);

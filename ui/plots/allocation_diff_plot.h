@@ -29,6 +29,10 @@ struct ModuleGrid {
   std::vector<double> values;
 };
 std::optional<ModuleGrid> moduleGrid(const MatrixRecord& record);
+/// The allocation quantities both allocation plots offer: experts per module (alloc/experts),
+/// total rank per module (alloc/rank), DR-LoRA's rank per routed expert (drlora/rank); the
+/// item data is the matrix key.
+void addAllocationQuantities(QComboBox* combo);
 /// A − B; std::nullopt when the grids' shapes differ.
 std::optional<ModuleGrid> gridDifference(const ModuleGrid& a, const ModuleGrid& b);
 

@@ -26,10 +26,7 @@ AllocationSmallMultiples::AllocationSmallMultiples(QWidget* parent)
   layout->setContentsMargins(0, 0, 0, 0);
   auto* row = new QHBoxLayout;
   row->addWidget(new QLabel(tr("Allocation of each run (one colour scale):")));
-  m_quantity->addItem(tr("experts per module"), QString::fromUtf8(matrix_keys::kAllocExperts));
-  m_quantity->addItem(tr("total rank per module"), QString::fromUtf8(matrix_keys::kAllocRank));
-  m_quantity->addItem(tr("DR-LoRA rank per routed expert"),
-                      QString::fromUtf8(matrix_keys::kDrRank));
+  addAllocationQuantities(m_quantity);
   row->addWidget(m_quantity, 1);
   layout->addLayout(row);
   layout->addWidget(m_plot, 1);
