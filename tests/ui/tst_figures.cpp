@@ -201,6 +201,24 @@ class TestFigures : public QObject {
     QVERIFY(plot.isSeriesVisible(QStringLiteral("c")));
     plot.soloSeries(QStringLiteral("c"));  // again: all
     for (const char* id : {"a", "b", "c"}) QVERIFY(plot.isSeriesVisible(QString::fromUtf8(id)));
+    // With the mouse: a click on b's legend entry hides b, a double-click on a solos a.
+    plot.resize(600, 400);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.replotNow();
+    plot.plot()->replot(QCustomPlot::rpImmediateRefresh);
+    const auto entry = [&plot](const char* id) {
+      return plot.plot()
+          ->legend->itemWithPlottable(plot.series(QString::fromUtf8(id)))
+          ->rect()
+          .center();
+    };
+    QTest::mouseClick(plot.plot(), Qt::LeftButton, {}, entry("b"));
+    QVERIFY(!plot.isSeriesVisible(QStringLiteral("b")));
+    QTest::mouseDClick(plot.plot(), Qt::LeftButton, {}, entry("a"));
+    QVERIFY(plot.isSeriesVisible(QStringLiteral("a")));
+    QVERIFY(!plot.isSeriesVisible(QStringLiteral("b")) &&
+            !plot.isSeriesVisible(QStringLiteral("c")));
   }
 
   void compareThreeRuns() {
