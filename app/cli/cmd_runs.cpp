@@ -7,15 +7,20 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
 #include "app/cli/workspace_targets.h"
+#include "core/common/clock.h"
 #include "core/common/error.h"
 #include "core/data/task_suite.h"
+#include "core/store/liveness.h"
+#include "core/store/process_identity.h"
 #include "core/store/run_reader.h"
+#include "core/store/run_store.h"
 #include "core/store/store_keys.h"
 
 namespace apportion::cli {
@@ -83,12 +88,19 @@ std::string fmt_time(int64_t ms) {
   return buf;
 }
 
+LivenessVerdict liveness_of(const Run& r) { return run_liveness(r, now_ms(), this_host_name()); }
+
 nlohmann::json run_json(const Run& r) {
   nlohmann::json j;
+  const LivenessVerdict live = liveness_of(r);
   j["run_id"] = r.run_id;
   j["name"] = r.name;
   j["experiment"] = r.experiment_name;
-  j["status"] = to_string(r.status);
+  j["status"] = display_status(r, live);  // "DEAD": RUNNING, but its process is gone
+  if (r.owner_pid > 0) {
+    j["owner"] = {{"host", r.owner_host}, {"pid", r.owner_pid}, {"heartbeat_ms", r.heartbeat_ms}};
+  }
+  if (!live.reason.empty()) j["liveness"] = live.reason;
   j["method"] = r.allocation_method;
   j["start_ms"] = r.start_ms;
   if (r.end_ms) j["end_ms"] = *r.end_ms;
@@ -115,15 +127,57 @@ int run_list_runs(const std::string& db_path, bool as_json) {
   }
   std::printf("%-10s %-9s %-22s %-9s %7s %10s %8s  %s\n", "RUN", "STATUS", "NAME", "METHOD", "STEP",
               "LOSS", "EVAL_ACC", "STARTED");
+  int dead = 0;
   for (const auto& r : runs) {
     auto step_it = r.latest_steps.find(kMetricTrainLoss);
     const long step = step_it == r.latest_steps.end() ? 0 : static_cast<long>(step_it->second);
+    const LivenessVerdict live = liveness_of(r);
+    dead += live.state == Liveness::Dead;
     std::printf("%-10s %-9s %-22.22s %-9s %7ld %10s %8s  %s\n", r.run_id.substr(0, 8).c_str(),
-                to_string(r.status), r.name.c_str(), r.allocation_method.c_str(), step,
+                display_status(r, live).c_str(), r.name.c_str(), r.allocation_method.c_str(), step,
                 fmt_metric(r, kMetricTrainLoss).c_str(), fmt_metric(r, kMetricEvalAcc).c_str(),
                 fmt_time(r.start_ms).c_str());
   }
   if (runs.empty()) std::printf("(no runs yet)\n");
+  if (dead > 0)
+    std::printf(
+        "\nDEAD: RUNNING in the store, but the process training it is gone. Resume it with "
+        "`apportion train --resume RUN`, or close it (mark it FAILED) with `apportion close "
+        "RUN`.\n");
+  return kExitFinished;
+}
+
+int run_close(const std::string& db_path, const std::string& run, bool force) {
+  std::optional<Run> r;
+  {
+    const RunReader reader = open_reader(db_path);
+    r = reader.find_run(run);
+  }
+  if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
+  const LivenessVerdict live = liveness_of(*r);
+  if (live.state == Liveness::NotRunning) {
+    std::cerr << "apportion: run " << r->run_id << " is " << to_string(r->status)
+              << " already; nothing to close\n";
+    return kExitUsage;
+  }
+  if (live.state == Liveness::Alive) {
+    std::cerr << "apportion: run " << r->run_id << " is still being trained by process "
+              << r->owner_pid << " on " << r->owner_host << "; stop it (Ctrl+C, `kill -TERM "
+              << r->owner_pid << "`, or Stop in the GUI) instead of closing it\n";
+    return kExitUsage;
+  }
+  if (live.state == Liveness::Unknown && !force) {
+    std::cerr << "apportion: run " << r->run_id << ": " << live.reason
+              << ". If you know its process is gone, close it with --force\n";
+    return kExitUsage;
+  }
+  const std::string why =
+      live.state == Liveness::Dead ? live.reason : "closed with --force (owner unknown)";
+  RunStore store(db_path.empty() ? default_db_path() : db_path);
+  store.set_tag(r->run_id, "error", why);
+  store.finish_run(r->run_id, RunStatus::Failed, why);
+  store.flush();
+  std::cout << "run " << r->run_id << " closed: FAILED (" << why << ")" << std::endl;
   return kExitFinished;
 }
 
@@ -144,8 +198,13 @@ int run_show_run(const std::string& db_path, const std::string& run, bool as_jso
     return kExitFinished;
   }
   std::cout << "run        " << r->run_id << "\nname       " << r->name << "\nexperiment "
-            << r->experiment_name << "\nstatus     " << to_string(r->status) << "\nmethod     "
-            << r->allocation_method << "\nstarted    " << fmt_time(r->start_ms) << "\n";
+            << r->experiment_name << "\nstatus     " << j["status"].get<std::string>()
+            << (j.contains("liveness") ? " (" + j["liveness"].get<std::string>() + ")" : "")
+            << "\nowner      "
+            << (r->owner_pid > 0 ? "pid " + std::to_string(r->owner_pid) + " on " + r->owner_host
+                                 : std::string("unknown"))
+            << "\nmethod     " << r->allocation_method << "\nstarted    " << fmt_time(r->start_ms)
+            << "\n";
   const auto baseline = baseline_lines(*r);
   if (!baseline.empty()) std::cout << "\n";
   for (const auto& l : baseline) std::cout << l << "\n";

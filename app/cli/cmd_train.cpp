@@ -11,9 +11,12 @@
 #include "app/cli/console_sinks.h"
 #include "app/cli/exit_codes.h"
 #include "app/cli/stop_signals.h"
+#include "core/common/clock.h"
 #include "core/common/error.h"
 #include "core/common/uuid.h"
 #include "core/methods/method_registry.h"
+#include "core/store/liveness.h"
+#include "core/store/process_identity.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
 #include "core/store/store_keys.h"
@@ -80,6 +83,15 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
     if (!run) {
       throw ConfigError("--resume " + args.resume + ": no run with that id (prefix) in " + db_path +
                         "; list them with `apportion runs --db " + db_path + "`");
+    }
+    const LivenessVerdict live = run_liveness(*run, now_ms(), this_host_name());
+    if (live.state == Liveness::Alive) {
+      // Two processes training one run would both write it to the end.
+      throw ConfigError("--resume " + args.resume + ": run " + run->run_id +
+                        " is still being trained by process " + std::to_string(run->owner_pid) +
+                        " on " + run->owner_host + "; stop it first (Ctrl+C or `kill -TERM " +
+                        std::to_string(run->owner_pid) +
+                        "`: it checkpoints and ends KILLED), then resume it");
     }
     if (run->status == RunStatus::Finished) {
       throw ConfigError("--resume " + args.resume + ": run " + run->run_id +

@@ -61,6 +61,9 @@ int run_list_runs(const std::string& db_path, bool as_json);
 int run_list_groups(const std::string& db_path, bool as_json);
 /// `show GROUP_OR_RUN [--db] [--json]`: a seed group (key prefix) or one run (id prefix).
 int run_show(const std::string& db_path, const std::string& target, bool as_json);
+/// `apportion close RUN`: marks a DEAD run (RUNNING, its process gone: core/store/liveness.h)
+/// FAILED with the reason; refuses a live run, and one without a recorded owner unless `force`.
+int run_close(const std::string& db_path, const std::string& run, bool force);
 /// `show RUN` for one run id (or unique prefix).
 int run_show_run(const std::string& db_path, const std::string& run, bool as_json);
 /// `show GROUP`: per-run table and statistics of the latest eval/* metrics.

@@ -3,7 +3,10 @@
 // arguments with CLI11, dispatches to the subcommands and maps errors to documented exit codes.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <thread>
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
@@ -47,8 +50,11 @@ void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
                   "stdout: auto (bar on a terminal, else JSON lines), json, bar, none")
       ->check(CLI::IsMember({"auto", "json", "bar", "none"}));
   cmd->add_option("--name", args.name, "run name shown in the run table");
-  cmd->add_option("--threads", args.threads, "torch intra-op threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  cmd->add_option("--threads", args.threads,
+                  "torch intra-op threads, 1 to the cores of this machine (" +
+                      std::to_string(cores) + "; default: all)")
+      ->check(CLI::Range(0, cores));
   cmd->add_option("--device", args.device,
                   "cpu or cuda[:N] (sets train.device; `apportion devices` lists them)");
   cmd->add_option("--tag", args.tags, "set a run tag: key=value (repeatable)")
@@ -101,6 +107,13 @@ int main(int argc, char** argv) {
   runs->add_flag("--json", as_json, "print JSON instead of a table");
   runs->add_flag("--groups", groups,
                  "one row per seed group (runs of one config that differ only by seed)");
+  bool force = false;
+  auto* close = app.add_subcommand(
+      "close", "mark a DEAD run FAILED (RUNNING in the store, but its process is gone)");
+  close->add_option("RUN", run_id, "run id or unique prefix")->required();
+  close->add_option("--db", db_path, "workspace database");
+  close->add_flag("--force", force,
+                  "also close a run whose owner is unknown (written before schema version 3)");
   auto* show = app.add_subcommand(
       "show", "show one run (config, tags, metrics, artifacts) or a seed group (statistics)");
   show->add_option("GROUP_OR_RUN", run_id, "seed group key prefix, or run id or unique prefix")
@@ -213,6 +226,7 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
     if (runs->parsed()) return run_list_runs(db_path, as_json);
     if (compare->parsed()) return run_compare(db_path, compare_a, compare_b, as_json);
     if (show->parsed()) return run_show(db_path, run_id, as_json);
+    if (close->parsed()) return run_close(db_path, run_id, force);
     if (exp->parsed() && table_args.table) return run_export_table(db_path, table_args);
     if (exp->parsed() && !peft_dir.empty()) return run_export_adapter(db_path, run_id, peft_dir);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);

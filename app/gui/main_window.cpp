@@ -27,8 +27,10 @@
 #include "app/gui/run_launcher.h"
 #include "core/common/error.h"
 #include "core/methods/method_registry.h"
+#include "core/store/liveness.h"
 #include "core/store/run_store.h"
 #include "ui/models/progress_delegate.h"
+#include "ui/models/run_format.h"
 #include "ui/models/run_table_model.h"
 #include "ui/models/store_watcher.h"
 #include "ui/models/workspace.h"
@@ -258,19 +260,38 @@ void MainWindow::onStopSelected() {
 
 void MainWindow::onMarkFailed() {
   if (!m_workspace) return;
+  QStringList refused;
   for (const QString& id : selectedRunIds()) {
     const Run* run = m_model->run(id);
     if (!run || run->status != RunStatus::Running || (m_launcher && m_launcher->isActive(id)))
       continue;
+    const LivenessVerdict live = ui::runLiveness(*run);
+    if (live.state == Liveness::Alive) {  // a live trainer elsewhere: Stop it, never close it
+      refused << QString::fromStdString(run->name);
+      continue;
+    }
+    if (live.state == Liveness::Unknown &&
+        QMessageBox::question(this, tr("Close run"),
+                              tr("Run %1 has no recorded owner (an older run): is its process "
+                                 "really gone? Closing marks it FAILED.")
+                                  .arg(QString::fromStdString(run->name))) != QMessageBox::Yes)
+      continue;
+    const std::string why = live.state == Liveness::Dead
+                                ? live.reason
+                                : std::string("closed by the user (owner unknown)");
     try {
       RunStore store(m_workspace->dbPath().toStdString());
-      store.set_tag(id.toStdString(), "error", "marked FAILED by the user (stale RUNNING run)");
-      store.finish_run(id.toStdString(), RunStatus::Failed, "marked FAILED by the user");
+      store.set_tag(id.toStdString(), "error", why);
+      store.finish_run(id.toStdString(), RunStatus::Failed, why);
       store.flush();
     } catch (const std::exception& e) {
-      QMessageBox::warning(this, tr("Mark as FAILED"), QString::fromUtf8(e.what()));
+      QMessageBox::warning(this, tr("Close run"), QString::fromUtf8(e.what()));
     }
   }
+  if (!refused.isEmpty())
+    QMessageBox::information(this, tr("Close run"),
+                             tr("Still training, so not closed: %1. Stop them instead.")
+                                 .arg(refused.join(QStringLiteral(", "))));
   m_model->refresh();
 }
 

@@ -52,8 +52,8 @@ void MainWindow::buildMenus() {
   QMenu* run = menuBar()->addMenu(tr("&Run"));
   m_stopAction = run->addAction(tr("&Stop selected run"), QKeySequence(tr("Ctrl+.")), this,
                                 &MainWindow::onStopSelected);
-  m_markFailedAction =
-      run->addAction(tr("Mark as &FAILED (stale run)"), this, &MainWindow::onMarkFailed);
+  m_markFailedAction = run->addAction(tr("C&lose dead run (mark FAILED: process lost)"), this,
+                                      &MainWindow::onMarkFailed);
   m_compareAction =
       run->addAction(tr("&Compare selected runs or groups"), QKeySequence(tr("Ctrl+D")), this,
                      &MainWindow::onCompareSelected);

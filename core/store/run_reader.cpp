@@ -22,10 +22,19 @@ namespace {
 /// Schema version that added the artifacts table.
 constexpr int64_t kArtifactsVersion = 2;
 
-constexpr const char* kRunColumns =
-    "SELECT r.run_id, e.name, r.name, r.status, r.start_ms, r.end_ms, r.config_json, "
-    "r.config_sha, r.allocation_method, r.seed, r.device, r.host, r.torch_version "
-    "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id ";
+/// Schema version that added run owners and heartbeats.
+constexpr int64_t kOwnersVersion = 3;
+
+/// The runs query; stores before version 3 give empty owners.
+std::string run_columns(int64_t schema_version) {
+  return std::string(
+             "SELECT r.run_id, e.name, r.name, r.status, r.start_ms, r.end_ms, r.config_json, "
+             "r.config_sha, r.allocation_method, r.seed, r.device, r.host, r.torch_version, ") +
+         (schema_version >= kOwnersVersion
+              ? "r.owner_host, r.owner_pid, r.owner_start, r.heartbeat_ms "
+              : "'', 0, '', 0 ") +
+         "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id ";
+}
 
 Run run_from_row(const Statement& row) {
   Run run;
@@ -42,6 +51,10 @@ Run run_from_row(const Statement& row) {
   run.device = row.column_text(10);
   run.host = row.column_text(11);
   run.torch_version = row.column_text(12);
+  run.owner_host = row.column_text(13);
+  run.owner_pid = row.column_int(14);
+  run.owner_start = row.column_text(15);
+  run.heartbeat_ms = row.column_int(16);
   return run;
 }
 
@@ -117,7 +130,8 @@ std::vector<Run> RunReader::list_runs() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   Transaction txn(impl_->db, "BEGIN");
   std::vector<Run> runs;
-  Statement stmt(impl_->db, std::string(kRunColumns) + "ORDER BY r.start_ms DESC, r.run_id");
+  Statement stmt(impl_->db, run_columns(impl_->db.pragma_int("user_version")) +
+                                "ORDER BY r.start_ms DESC, r.run_id");
   while (stmt.step()) runs.push_back(run_from_row(stmt));
   impl_->fill_details(runs);
   txn.commit();
@@ -128,7 +142,7 @@ std::optional<Run> RunReader::find_run(const std::string& id_or_prefix) const {
   if (id_or_prefix.empty()) return std::nullopt;
   std::lock_guard<std::mutex> lock(impl_->mutex);
   Transaction txn(impl_->db, "BEGIN");
-  Statement stmt(impl_->db, std::string(kRunColumns) +
+  Statement stmt(impl_->db, run_columns(impl_->db.pragma_int("user_version")) +
                                 "WHERE substr(r.run_id, 1, length(?1)) = ?1 "
                                 "ORDER BY r.run_id = ?1 DESC LIMIT 2");
   stmt.bind_text(1, id_or_prefix);

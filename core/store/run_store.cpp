@@ -4,6 +4,8 @@
 // listener. Also RunStoreSink, the trainer-facing adapter.
 #include "core/store/run_store.h"
 
+#include "core/store/liveness.h"
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -80,7 +83,8 @@ struct RunStore::Impl {
   uint64_t enqueued = 0;
   uint64_t finished = 0;
   bool stopping = false;
-  std::string error;  ///< first asynchronous failure since the last flush()
+  std::string error;            ///< first asynchronous failure since the last flush()
+  std::set<std::string> owned;  ///< runs started here and not finished: they get heartbeats
   std::mutex listener_mutex;
   std::function<void(const std::string&, int64_t)> listener;
   std::thread thread;
@@ -105,13 +109,24 @@ void RunStore::Impl::run_sync(Job job) {
 
 void RunStore::Impl::loop() {
   std::deque<Job> pending;
+  auto last_beat = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::milliseconds(kHeartbeatIntervalMs);
   for (;;) {
     if (pending.empty()) {
       std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, [this] { return stopping || !queue.empty(); });
-      if (queue.empty()) return;  // stopping, and everything is committed
+      wake.wait_for(lock, interval, [this] { return stopping || !queue.empty(); });
+      if (stopping && queue.empty()) return;  // everything is committed
       std::move(queue.begin(), queue.end(), std::back_inserter(pending));
       queue.clear();
+      // Every interval, idle or busy, the runs trained here get a heartbeat (liveness.h).
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_beat >= interval && !owned.empty()) {
+        for (const std::string& run : owned)
+          pending.push_back(make_job([run](RunWriter& w) { w.heartbeat(run, now_ms()); }, run));
+        enqueued += owned.size();  // flush() counts them like any job
+        last_beat = now;
+      }
+      if (pending.empty()) continue;
     }
     run_transaction(pending);
   }
@@ -216,6 +231,8 @@ RunStore::~RunStore() {
 void RunStore::start_run(const RunStarted& e) {
   const int64_t start_ms = now_ms();
   impl_->run_sync(make_job([e, start_ms](RunWriter& w) { w.start_run(e, start_ms); }, e.run_id));
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->owned.insert(e.run_id);
 }
 
 void RunStore::log_metric(const std::string& run_id, const MetricPoint& m) {
@@ -252,6 +269,10 @@ void RunStore::log_artifact(const std::string& run_id, const ArtifactWritten& a)
 }
 
 void RunStore::finish_run(const std::string& run_id, RunStatus status, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->owned.erase(run_id);
+  }
   const int64_t end_ms = now_ms();
   impl_->run_sync(make_job([run_id, status, message, end_ms](
                                RunWriter& w) { w.finish_run(run_id, status, message, end_ms); },

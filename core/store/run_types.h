@@ -28,6 +28,12 @@ struct Run {
   std::string device;
   std::string host;
   std::string torch_version;
+  /// The process that trains (or last trained) the run and its last heartbeat (schema ≥ 3;
+  /// empty/0 for older runs): core/store/liveness.h.
+  std::string owner_host;
+  int64_t owner_pid = 0;
+  std::string owner_start;
+  int64_t heartbeat_ms = 0;
   std::map<std::string, std::string> params;  ///< dotted config path → JSON text
   std::map<std::string, std::string> tags;
   std::map<std::string, double> latest_metrics;  ///< key → value (NaN when stored as NaN)

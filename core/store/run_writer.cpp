@@ -3,6 +3,8 @@
 // with latest_metrics, matrices, artifacts).
 #include "core/store/run_writer.h"
 
+#include "core/store/process_identity.h"
+
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -35,12 +37,6 @@ std::string fnv1a64_hex(const std::string& text) {
   return out;
 }
 
-std::string host_name() {
-  std::array<char, 256> buffer{};
-  if (gethostname(buffer.data(), buffer.size() - 1) != 0) return {};
-  return std::string(buffer.data());
-}
-
 struct RunWriter::Statements {
   explicit Statements(const SqliteDb& db)
       : add_experiment(db,
@@ -69,7 +65,13 @@ struct RunWriter::Statements {
         put_artifact(db,
                      "INSERT OR REPLACE INTO artifacts (run_id, kind, path, step, bytes) "
                      "VALUES (?1, ?2, ?3, ?4, ?5)"),
-        finish_run(db, "UPDATE runs SET status = ?2, end_ms = ?3 WHERE run_id = ?1") {}
+        finish_run(db, "UPDATE runs SET status = ?2, end_ms = ?3 WHERE run_id = ?1"),
+        set_owner(db,
+                  "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_start = ?4, "
+                  "heartbeat_ms = ?5 WHERE run_id = ?1"),
+        heartbeat(db,
+                  "UPDATE runs SET heartbeat_ms = ?2 WHERE run_id = ?1 AND status = 'RUNNING' "
+                  "AND owner_pid = ?3 AND owner_host = ?4") {}
 
   Statement add_experiment;
   Statement find_experiment;
@@ -83,11 +85,14 @@ struct RunWriter::Statements {
   Statement put_matrix;
   Statement put_artifact;
   Statement finish_run;
+  Statement set_owner;
+  Statement heartbeat;
 };
 
 RunWriter::RunWriter(const std::string& db_path)
     : db_(std::make_unique<SqliteDb>(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)),
-      host_(host_name()) {
+      host_(this_host_name()),
+      owner_(current_process()) {
   prepare_writer_connection(*db_);
   statements_ = std::make_unique<Statements>(*db_);
 }
@@ -155,6 +160,13 @@ void RunWriter::start_run(const RunStarted& e, int64_t start_ms) {
           .bind_text(11, e.torch_version)
           .run();
     }
+    // This process trains the run from now on (a resume takes it over): liveness.h.
+    s.set_owner.bind_text(1, e.run_id)
+        .bind_text(2, owner_.host)
+        .bind_int(3, owner_.pid)
+        .bind_text(4, owner_.start)
+        .bind_int(5, start_ms)
+        .run();
     for (const auto& [key, value] : e.params) {
       s.add_param.bind_text(1, e.run_id).bind_text(2, key).bind_text(3, value).run();
     }
@@ -197,6 +209,14 @@ void RunWriter::write_pending_latest() {
   for (const auto& [run_key, m] : pending_latest_)
     bind_metric(statements_->put_latest, run_key.first, m);
   pending_latest_.clear();
+}
+
+void RunWriter::heartbeat(const std::string& run_id, int64_t now_ms) {
+  statements_->heartbeat.bind_text(1, run_id)
+      .bind_int(2, now_ms)
+      .bind_int(3, owner_.pid)
+      .bind_text(4, owner_.host)
+      .run();
 }
 
 void RunWriter::log_matrix(const std::string& run_id,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/events/training_events.h"
+#include "core/store/process_identity.h"
 
 namespace apportion {
 
@@ -19,9 +20,6 @@ class SqliteDb;
 
 /// FNV-1a 64-bit hash of `text` as 16 lowercase hex digits (runs.config_sha).
 std::string fnv1a64_hex(const std::string& text);
-
-/// This machine's host name (gethostname), or "" when unavailable.
-std::string host_name();
 
 class RunWriter {
  public:
@@ -44,6 +42,8 @@ class RunWriter {
                   const MatrixPoint& m,
                   const std::vector<uint8_t>& blob);
   void set_tag(const std::string& run_id, const std::string& key, const std::string& value);
+  /// Refreshes the heartbeat of a RUNNING run this process owns (started or resumed here).
+  void heartbeat(const std::string& run_id, int64_t now_ms);
   void log_artifact(const std::string& run_id, const ArtifactWritten& a);
   void finish_run(const std::string& run_id,
                   RunStatus status,
@@ -58,6 +58,7 @@ class RunWriter {
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<Statements> statements_;
   std::string host_;
+  ProcessIdentity owner_;  ///< this process: recorded as the owner of the runs it starts
   std::map<std::pair<std::string, std::string>, MetricPoint> pending_latest_;  ///< (run, key)
 };
 

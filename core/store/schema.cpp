@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // DDL of the run store (DESIGN §7.1) as ordered migrations, plus the file checks and pragmas
 // every connection needs. Version 1: experiments, runs, params, tags, metrics, latest_metrics,
-// matrices. Version 2: artifacts, and an index for listing runs newest first.
+// matrices. Version 2: artifacts, and an index for listing runs newest first. Version 3: run
+// owners and heartbeats.
 #include "core/store/schema.h"
 
 #include <sqlite3.h>
@@ -93,6 +94,15 @@ CREATE TABLE artifacts (
 CREATE INDEX runs_by_start ON runs (start_ms DESC);
 )sql";
 
+// Version 3: who trains a run (host, pid, process start token) and its heartbeat, so readers
+// can tell a run whose process is gone (core/store/liveness.h).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE runs ADD COLUMN owner_host TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN owner_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN owner_start TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 std::string not_a_store_message(const SqliteDb& db, const std::string& why) {
   return detail::concat("'", db.path(), "' ", why,
                         ". Choose an Apportion run store (.sqlite) or a new file name to "
@@ -102,7 +112,7 @@ std::string not_a_store_message(const SqliteDb& db, const std::string& why) {
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
-  static const std::vector<Migration> migrations = {{1, kSchemaV1}, {2, kSchemaV2}};
+  static const std::vector<Migration> migrations = {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}};
   return migrations;
 }
 

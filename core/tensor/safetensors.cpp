@@ -11,8 +11,10 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <vector>
 
+#include "core/common/durable_file.h"
 #include "core/common/error.h"
 #include "core/tensor/mapped_file.h"
 
@@ -132,8 +134,11 @@ void save_safetensors(const std::string& path,
     AP_CHECK_AS(CheckpointError, static_cast<bool>(out), "writing '", tmp,
                 "' failed; check free disk space");
   }
-  AP_CHECK_AS(CheckpointError, std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename '", tmp,
-              "' to '", path, "'");
+  try {
+    publish_file(tmp, path);  // fsync, rename, fsync the folder
+  } catch (const std::system_error& e) {
+    throw CheckpointError(std::string(e.what()) + "; check free disk space and permissions");
+  }
 }
 
 }  // namespace apportion

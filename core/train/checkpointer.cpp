@@ -6,7 +6,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <system_error>
 
+#include "core/common/durable_file.h"
 #include "core/common/error.h"
 
 namespace apportion {
@@ -64,9 +66,12 @@ int64_t save_checkpoint(const std::string& path,
 
   const std::string temp = path + ".tmp";
   archive.save_to(temp);
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) throw CheckpointError(path + ": cannot write checkpoint: " + ec.message());
+  try {
+    publish_file(temp, path);  // fsync before the rename: a crash keeps the old or the new one
+  } catch (const std::system_error& e) {
+    throw CheckpointError(path + ": cannot write checkpoint: " + e.what() +
+                          "; check free disk space and the folder's permissions");
+  }
   return static_cast<int64_t>(std::filesystem::file_size(path));
 }
 
@@ -74,6 +79,7 @@ int64_t load_checkpoint(const std::string& path,
                         const NamedTensors& trainable,
                         torch::optim::Optimizer& optimizer,
                         const CheckpointExtras& extras) {
+  remove_stale_temp(path);  // a crash while writing the next checkpoint left it
   if (!std::filesystem::exists(path)) {
     throw CheckpointError(path +
                           ": no checkpoint to resume from (the run never reached its "

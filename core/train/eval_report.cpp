@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/clock.h"
+#include "core/common/durable_file.h"
 #include "core/store/store_keys.h"
 
 namespace apportion {
@@ -68,7 +69,7 @@ void EvalReport::save() const {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << j.dump(2) << "\n";
   }
-  std::filesystem::rename(tmp, path_);
+  publish_file(tmp, path_);  // fsync, rename, fsync the folder
 }
 
 void EvalReport::finish(int64_t final_step, EventSink& sink) const {

@@ -20,6 +20,7 @@
 
 #include "core/common/error.h"
 #include "core/common/uuid.h"
+#include "core/store/process_identity.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
 #include "core/store/run_writer.h"
@@ -93,7 +94,7 @@ void TestStore::round_trip_run_params_tags_metrics() {
   QCOMPARE(q(fnv1a64_hex("")), QStringLiteral("cbf29ce484222325"));
   QCOMPARE(q(run.allocation_method), QStringLiteral("uniform"));
   QCOMPARE(run.seed, uint64_t(42));
-  QCOMPARE(q(run.host), q(host_name()));
+  QCOMPARE(q(run.host), q(this_host_name()));
   QVERIFY(!run.host.empty());
   QCOMPARE(q(run.torch_version), QStringLiteral("1.13.1"));
   QCOMPARE(run.params.size(), size_t(2));

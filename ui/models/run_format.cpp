@@ -2,6 +2,9 @@
 // Display helpers for runs (params, key-params summary, status text and colour).
 #include "ui/models/run_format.h"
 
+#include "core/common/clock.h"
+#include "core/store/process_identity.h"
+
 #include <algorithm>
 
 #include "core/methods/method_registry.h"
@@ -40,6 +43,20 @@ QString keyParamsText(const Run& run) {
 }
 
 QString statusText(RunStatus status) { return QString::fromLatin1(to_string(status)); }
+
+LivenessVerdict runLiveness(const Run& run) {
+  static const std::string host = this_host_name();
+  return run_liveness(run, now_ms(), host);
+}
+
+QString runStatusText(const Run& run) {
+  return QString::fromStdString(display_status(run, runLiveness(run)));
+}
+
+QColor runStatusColor(const Run& run) {
+  return runLiveness(run).state == Liveness::Dead ? QColor(0x8e, 0x24, 0x3c)
+                                                  : statusColor(run.status);
+}
 
 QColor statusColor(RunStatus status) {
   switch (status) {

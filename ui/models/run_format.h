@@ -8,6 +8,7 @@
 #include <QColor>
 #include <QString>
 
+#include "core/store/liveness.h"
 #include "core/store/run_types.h"
 
 namespace apportion::ui {
@@ -23,6 +24,12 @@ QString keyParamsText(const Run& run);
 QString statusText(RunStatus status);
 /// Colour for a status (green finished, blue running, red failed, orange killed).
 QColor statusColor(RunStatus status);
+/// The run's liveness now (core/store/liveness.h: this host by its process, others by heartbeat).
+LivenessVerdict runLiveness(const Run& run);
+/// "DEAD" for a RUNNING run whose process is gone, else statusText(run.status).
+QString runStatusText(const Run& run);
+/// statusColor, dark red-grey for DEAD.
+QColor runStatusColor(const Run& run);
 /// The largest step of any latest metric (0 when none).
 int64_t latestStep(const Run& run);
 /// The run's total_steps tag (train.epochs resolved), else train.steps from the params (0 when

@@ -41,6 +41,27 @@ RunTableModel::RunTableModel(QObject* parent) : QAbstractItemModel(parent) {
   m_refreshTimer.setSingleShot(true);
   m_refreshTimer.setInterval(100);
   connect(&m_refreshTimer, &QTimer::timeout, this, &RunTableModel::refresh);
+  // A killed trainer writes nothing, so no store change announces it: look every 2 s.
+  m_livenessTimer.setInterval(2000);
+  connect(&m_livenessTimer, &QTimer::timeout, this, &RunTableModel::checkLiveness);
+  m_livenessTimer.start();
+}
+
+void RunTableModel::checkLiveness() {
+  std::set<std::string> dead;
+  for (const Run& r : m_runs)
+    if (r.status == RunStatus::Running && runLiveness(r).state == Liveness::Dead)
+      dead.insert(r.run_id);
+  if (dead == m_dead) return;
+  m_dead = std::move(dead);
+  // Repaint every row's status and progress (groups and their members alike).
+  const auto touch = [this](const QModelIndex& parent) {
+    const int rows = rowCount(parent);
+    if (rows > 0) Q_EMIT dataChanged(index(0, 0, parent), index(rows - 1, ColumnCount - 1, parent));
+  };
+  touch({});
+  for (int row = 0; row < rowCount({}); ++row) touch(index(row, 0, {}));
+  Q_EMIT livenessChanged();
 }
 
 void RunTableModel::setReader(std::shared_ptr<RunReader> reader) {
@@ -252,7 +273,7 @@ int RunTableModel::rowOf(const QString& runId) const {
 const Run* RunTableModel::run(const QString& runId) const { return runAt(rowOf(runId)); }
 
 double RunTableModel::progressOf(const Run& run) const {
-  if (run.status != RunStatus::Running) return -1.0;
+  if (run.status != RunStatus::Running || runLiveness(run).state == Liveness::Dead) return -1.0;
   const auto it = m_progress.find(runIdOf(run));
   qint64 step = latestStep(run);
   qint64 total = plannedSteps(run);
@@ -279,7 +300,7 @@ QString RunTableModel::progressText(const Run& run) const {
 QVariant RunTableModel::displayData(const Run& run, int column, bool child) const {
   switch (column) {
     case StatusColumn:
-      return statusText(run.status);
+      return runStatusText(run);  // DEAD: RUNNING in the store, its process gone
     case NameColumn: {
       QString name = QString::fromStdString(run.name);
       // Member rows of a seed group name their seed unless the name already ends in -s<seed>.
@@ -478,10 +499,14 @@ QVariant RunTableModel::runData(const Run& run, const QModelIndex& index, int ro
       if (index.column() == NameColumn) return runColor(runIdOf(*r));
       return {};
     case Qt::ForegroundRole:
-      if (index.column() == StatusColumn) return statusColor(r->status);
+      if (index.column() == StatusColumn) return runStatusColor(*r);
       return {};
     case Qt::ToolTipRole: {
-      QString tip = QStringLiteral("%1\n%2").arg(runIdOf(*r), statusText(r->status));
+      QString tip = QStringLiteral("%1\n%2").arg(runIdOf(*r), runStatusText(*r));
+      const LivenessVerdict live = runLiveness(*r);
+      if (live.state == Liveness::Dead)
+        tip += QStringLiteral("\n") + QString::fromStdString(live.reason) +
+               tr("\nResume it (apportion train --resume) or close it (Run → Close dead run).");
       const auto err = r->tags.find("error");
       if (err != r->tags.end()) tip += QStringLiteral("\n") + QString::fromStdString(err->second);
       return tip;

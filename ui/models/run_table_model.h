@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,9 @@ class RunTableModel : public QAbstractItemModel {
  public Q_SLOTS:
   /// Reloads now: updates changed rows, inserts new runs, removes vanished ones.
   void refresh();
+  /// Re-checks which RUNNING runs lost their process (every 2 s) and repaints when that
+  /// changed (status DEAD, no progress bar).
+  void checkLiveness();
   /// Coalesced refresh (starts a 100 ms single-shot timer unless it is already running).
   void scheduleRefresh();
   /// A launched run reported progress (step of total).
@@ -93,6 +97,8 @@ class RunTableModel : public QAbstractItemModel {
  Q_SIGNALS:
   /// Emitted after every refresh that changed anything.
   void runsRefreshed();
+  /// The set of DEAD runs changed (checkLiveness).
+  void livenessChanged();
   /// setGroupSeeds changed the grouping.
   void groupSeedsChanged(bool on);
 
@@ -138,6 +144,8 @@ class RunTableModel : public QAbstractItemModel {
   std::vector<TopRow> m_top;                ///< grouped view: the top-level rows
   std::map<QString, std::pair<qint64, qint64>> m_progress;  ///< run id → (step, total)
   QTimer m_refreshTimer;
+  QTimer m_livenessTimer;
+  std::set<std::string> m_dead;  ///< RUNNING runs whose process is gone (checkLiveness)
 };
 
 }  // namespace apportion::ui

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Dead runs, with real processes: cli_liveness.sh APPORTION DATA_DIR CASE.
+#   kill9    a run SIGKILLed mid-training is DEAD in `apportion runs` within 10 s, resumes, and
+#            ends bit-identical to an uninterrupted run (adapters compared byte for byte)
+#   sigstop  a SIGSTOPped run stays RUNNING (never DEAD), its --resume and `close` are refused;
+#            a SIGKILLed one is closed as FAILED ("process lost"); --threads is bounded
+set -u
+APP=$1 DATA=$2 CASE=$3
+WS=$(mktemp -d)
+DB=$WS/workspace.sqlite
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$WS"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+run_id_of() { head -n 1 "$1" | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/'; }
+status_of() { "$APP" runs --db "$DB" | awk -v id="${1:0:8}" '$1 == id {print $2}'; }
+# Waits until the run writing OUT has committed step ≥ $2 to the store (JSON "committed" lines).
+wait_for_step() {
+  for _ in $(seq 1 600); do
+    last=$(grep '"event":"committed"' "$1" 2>/dev/null | tail -n 1 | grep -o '"step":[0-9]*' | grep -o '[0-9]*$')
+    [ -n "$last" ] && [ "$last" -ge "$2" ] && return 0
+    sleep 0.05
+  done
+  fail "the run did not reach step $2: $(tail -n 3 "$1")"
+}
+SLOW=(--threads 1 --progress json --set train.checkpoint_every=5 --set train.log_matrices_every=50
+      --set train.eval_every=1000)
+
+case $CASE in
+kill9)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 120 >"$WS/ref" 2>"$WS/err" \
+    || fail "reference run: $(cat "$WS/err")"
+  ref=$(run_id_of "$WS/ref")
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 120 >"$WS/out" 2>"$WS/err" &
+  pid=$!
+  PIDS+=($pid)
+  wait_for_step "$WS/out" 12
+  run=$(run_id_of "$WS/out")
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  start=$(date +%s.%N)
+  for _ in $(seq 1 100); do
+    [ "$(status_of "$run")" = DEAD ] && break
+    sleep 0.1
+  done
+  took=$(echo "$(date +%s.%N) - $start" | bc)
+  [ "$(status_of "$run")" = DEAD ] || fail "not DEAD 10 s after SIGKILL: $("$APP" runs --db "$DB")"
+  echo "ok: DEAD after ${took} s"
+  "$APP" runs --db "$DB" | grep -q "apportion close RUN" || fail "no hint how to close or resume"
+  "$APP" show "${run:0:8}" --db "$DB" | grep -q "process lost" || fail "show does not say why"
+  "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none 2>"$WS/err2" \
+    || fail "resume of the dead run failed: $(cat "$WS/err2")"
+  [ "$(status_of "$run")" = FINISHED ] || fail "resumed run not FINISHED"
+  cmp -s "$WS/runs/$run/adapters.safetensors" "$WS/runs/$ref/adapters.safetensors" \
+    || fail "the resumed run differs from the uninterrupted one"
+  echo "ok: resumed bit-exactly"
+  ;;
+sigstop)
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 100000 >"$WS/out" 2>"$WS/err" &
+  pid=$!
+  PIDS+=($pid)
+  wait_for_step "$WS/out" 3
+  run=$(run_id_of "$WS/out")
+  kill -STOP $pid
+  for _ in 1 2 3 4; do
+    sleep 1
+    [ "$(status_of "$run")" = RUNNING ] || fail "a stopped (alive) run shows $(status_of "$run")"
+  done
+  echo "ok: a SIGSTOPped run stays RUNNING"
+  "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none 2>"$WS/err2"
+  [ $? = 2 ] || fail "--resume of a live run was not refused"
+  grep -q "still being trained by process $pid" "$WS/err2" || fail "refusal: $(cat "$WS/err2")"
+  "$APP" close "$run" --db "$DB" 2>"$WS/err3"
+  [ $? = 2 ] || fail "close of a live run was not refused"
+  grep -q "still being trained" "$WS/err3" || fail "close refusal: $(cat "$WS/err3")"
+  echo "ok: resume and close of a live run refused"
+  kill -CONT $pid
+  kill -TERM $pid
+  wait $pid
+  [ $? = 3 ] || fail "SIGTERM did not end KILLED"
+  "$APP" close "$run" --db "$DB" 2>"$WS/err4"
+  [ $? = 2 ] || fail "close of a KILLED run was accepted"
+  # A SIGKILLed run is closed: FAILED with the reason.
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 100000 >"$WS/out5" 2>"$WS/err5" &
+  pid=$!
+  PIDS+=($pid)
+  wait_for_step "$WS/out5" 2
+  run=$(run_id_of "$WS/out5")
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  "$APP" close "${run:0:8}" --db "$DB" >"$WS/closed" 2>&1 || fail "close: $(cat "$WS/closed")"
+  [ "$(status_of "$run")" = FAILED ] || fail "closed run not FAILED"
+  "$APP" show "$run" --db "$DB" | grep -q "error = process lost" || fail "no reason tag"
+  echo "ok: a dead run closed as FAILED"
+  # --threads is bounded by the cores.
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 100000 --progress none 2>"$WS/err6"
+  [ $? = 2 ] || fail "--threads 100000 accepted"
+  grep -q -- "--threads" "$WS/err6" || fail "threads message: $(cat "$WS/err6")"
+  echo "ok: --threads 100000 refused"
+  ;;
+*)
+  fail "unknown case $CASE"
+  ;;
+esac
+echo "PASS: $CASE"
