@@ -93,12 +93,28 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
                         std::to_string(run->owner_pid) +
                         "`: it checkpoints and ends KILLED), then resume it");
     }
-    if (run->status == RunStatus::Finished) {
-      throw ConfigError("--resume " + args.resume + ": run " + run->run_id +
-                        " already FINISHED; raise train.steps with --set to extend it");
-    }
     p.run_id = run->run_id;
     p.json = nlohmann::json::parse(run->config_json);
+    if (run->status == RunStatus::Finished) {
+      // A FINISHED run is extended by raising train.steps (--set train.steps=N or --max-steps);
+      // it continues from its final checkpoint, under the new schedule length.
+      nlohmann::json raised = p.json;
+      apply_overrides(raised, args.overrides);
+      if (args.max_steps > 0) raised["train"]["steps"] = args.max_steps;
+      const auto steps = [](const nlohmann::json& j) {
+        return j.contains("train") && j["train"].contains("steps") &&
+                       j["train"]["steps"].is_number()
+                   ? j["train"]["steps"].get<int64_t>()
+                   : int64_t{0};
+      };
+      if (steps(raised) <= steps(p.json)) {
+        throw ConfigError("--resume " + args.resume + ": run " + run->run_id +
+                          " already FINISHED at train.steps " + std::to_string(steps(p.json)) +
+                          "; to extend it, raise train.steps above that: --set train.steps=" +
+                          std::to_string(2 * std::max<int64_t>(1, steps(p.json))) +
+                          " (or --max-steps)");
+      }
+    }
     if (!args.config_path.empty()) {
       const auto given = ExperimentConfig::from_json(load_json_file(args.config_path)).to_json();
       if (given != p.json) {

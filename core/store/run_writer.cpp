@@ -69,6 +69,10 @@ struct RunWriter::Statements {
         set_owner(db,
                   "UPDATE runs SET owner_host = ?2, owner_pid = ?3, owner_start = ?4, "
                   "heartbeat_ms = ?5 WHERE run_id = ?1"),
+        get_param(db, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2"),
+        update_param(db, "UPDATE params SET value = ?3 WHERE run_id = ?1 AND key = ?2"),
+        get_tag(db, "SELECT value FROM tags WHERE run_id = ?1 AND key = ?2"),
+        update_config(db, "UPDATE runs SET config_json = ?2, config_sha = ?3 WHERE run_id = ?1"),
         heartbeat(db,
                   "UPDATE runs SET heartbeat_ms = ?2 WHERE run_id = ?1 AND status = 'RUNNING' "
                   "AND owner_pid = ?3 AND owner_host = ?4") {}
@@ -86,6 +90,10 @@ struct RunWriter::Statements {
   Statement put_artifact;
   Statement finish_run;
   Statement set_owner;
+  Statement get_param;
+  Statement update_param;
+  Statement get_tag;
+  Statement update_config;
   Statement heartbeat;
 };
 
@@ -139,6 +147,7 @@ void RunWriter::start_run(const RunStarted& e, int64_t start_ms) {
   try {
     if (e.resumed) {
       s.resume_run.bind_text(1, e.run_id).run();
+      record_resume_changes(e);
     } else {
       const std::string experiment =
           e.experiment_name.empty() ? kDefaultExperimentName : e.experiment_name;
@@ -209,6 +218,31 @@ void RunWriter::write_pending_latest() {
   for (const auto& [run_key, m] : pending_latest_)
     bind_metric(statements_->put_latest, run_key.first, m);
   pending_latest_.clear();
+}
+
+void RunWriter::record_resume_changes(const RunStarted& e) {
+  // A resume with --set trains with changed values: the params and the stored config follow
+  // them, and the tag resume/changed says what changed ("key: old → new", one entry per resume).
+  Statements& s = *statements_;
+  std::string changes;
+  for (const auto& [key, value] : e.params) {
+    s.get_param.bind_text(1, e.run_id).bind_text(2, key);
+    const bool known = s.get_param.step();
+    const std::string old = known ? s.get_param.column_text(0) : std::string();
+    s.get_param.reset();
+    if (!known || old == value) continue;
+    s.update_param.bind_text(1, e.run_id).bind_text(2, key).bind_text(3, value).run();
+    changes += (changes.empty() ? "" : "; ") + key + ": " + old + " → " + value;
+  }
+  if (changes.empty()) return;
+  s.update_config.bind_text(1, e.run_id)
+      .bind_text(2, e.config_json)
+      .bind_text(3, fnv1a64_hex(e.config_json))
+      .run();
+  s.get_tag.bind_text(1, e.run_id).bind_text(2, kResumeChangedTag);
+  const std::string before = s.get_tag.step() ? s.get_tag.column_text(0) : std::string();
+  s.get_tag.reset();
+  set_tag(e.run_id, kResumeChangedTag, before.empty() ? changes : before + " | " + changes);
 }
 
 void RunWriter::heartbeat(const std::string& run_id, int64_t now_ms) {

@@ -51,6 +51,8 @@ class RunWriter {
                   int64_t end_ms);
 
  private:
+  /// On a resume: params and config that --set changed, and the resume/changed tag.
+  void record_resume_changes(const RunStarted& e);
   /// latest_metrics rows of the open transaction, written by commit().
   void write_pending_latest();
 

@@ -19,6 +19,8 @@ constexpr const char* kTrainableParamsTag = "trainable_params";
 constexpr const char* kTotalParamsTag = "total_params";
 /// Adapted projections, comma-separated ("q_proj,v_proj").
 constexpr const char* kModulesTag = "modules";
+/// What resumes with --set changed: "key: old → new; …", one " | "-separated entry per resume.
+constexpr const char* kResumeChangedTag = "resume/changed";
 /// train.steps of the run.
 constexpr const char* kTotalStepsTag = "total_steps";
 /// Trainable parameters in use when fewer than trainable_params (rank-growing methods).

@@ -5,6 +5,8 @@
 #            ends bit-identical to an uninterrupted run (adapters compared byte for byte)
 #   sigstop  a SIGSTOPped run stays RUNNING (never DEAD), its --resume and `close` are refused;
 #            a SIGKILLed one is closed as FAILED ("process lost"); --threads is bounded
+#   resume_set  --resume --set records what it changed; a FINISHED run extends as its error
+#            message says (--set train.steps=…)
 set -u
 APP=$1 DATA=$2 CASE=$3
 WS=$(mktemp -d)
@@ -97,6 +99,29 @@ sigstop)
   [ $? = 2 ] || fail "--threads 100000 accepted"
   grep -q -- "--threads" "$WS/err6" || fail "threads message: $(cat "$WS/err6")"
   echo "ok: --threads 100000 refused"
+  ;;
+resume_set)
+  # A resume with --set records what it changed; a FINISHED run is extended by raising steps.
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" --threads 1 --progress json --max-steps 6 \
+    --stop-after 3 >"$WS/out" 2>"$WS/err"
+  [ $? = 3 ] || fail "stop-after did not end KILLED: $(cat "$WS/err")"
+  run=$(run_id_of "$WS/out")
+  "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none --set train.lr=0.004 2>"$WS/err" \
+    || fail "resume with --set: $(cat "$WS/err")"
+  "$APP" show "$run" --db "$DB" >"$WS/show"
+  grep -q "resume/changed = .*train.lr: .* → 0.004" "$WS/show" || fail "no resume/changed tag: $(grep resume "$WS/show")"
+  grep -q '"lr": 0.004' "$WS/show" || fail "the stored config keeps the old lr"
+  echo "ok: resume --set recorded"
+  "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none 2>"$WS/err"
+  [ $? = 2 ] || fail "resume of a FINISHED run without more steps was accepted"
+  hint=$(grep -o -- "--set train.steps=[0-9]*" "$WS/err") || fail "no hint: $(cat "$WS/err")"
+  "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none $hint 2>"$WS/err" \
+    || fail "extending with '$hint' (the message's own advice) failed: $(cat "$WS/err")"
+  [ "$(status_of "$run")" = FINISHED ] || fail "extended run not FINISHED"
+  "$APP" runs --db "$DB" | awk -v id="${run:0:8}" '$1 == id {print $5}' | grep -qx 12 \
+    || fail "extended run did not reach step 12: $("$APP" runs --db "$DB")"
+  "$APP" show "$run" --db "$DB" | grep -q "train.steps: 6 → 12" || fail "extension not recorded"
+  echo "ok: a FINISHED run extended as its error message says"
   ;;
 *)
   fail "unknown case $CASE"

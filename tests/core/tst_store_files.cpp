@@ -62,7 +62,7 @@ void TestStoreFiles::migrates_v1_fixture() {
   QCOMPARE(raw_query(path, "PRAGMA user_version"), std::string("1"));
   QCOMPARE(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'artifacts'"),
            std::string("0"));
-  QCOMPARE(latest_schema_version(), 2);
+  QCOMPARE(latest_schema_version(), 3);
   {
     RunStore store(path);
     ArtifactWritten a;
@@ -72,9 +72,11 @@ void TestStoreFiles::migrates_v1_fixture() {
     store.log_metric(kFixtureRunId, point("train/loss", 4, 2.0));
     store.flush();
   }
-  QCOMPARE(raw_query(path, "PRAGMA user_version"), std::string("2"));
+  QCOMPARE(raw_query(path, "PRAGMA user_version"), std::string("3"));
   QCOMPARE(raw_query(path, "SELECT count(*) FROM sqlite_master WHERE name = 'runs_by_start'"),
            std::string("1"));
+  // v3: the fixture's run (written before owners existed) has none: liveness Unknown.
+  QCOMPARE(raw_query(path, "SELECT owner_pid FROM runs"), std::string("0"));
   RunReader reader(path);
   const Run run = *reader.find_run("0123");
   QCOMPARE(q(run.run_id), QStringLiteral("0123456789abcdef0123456789abcdef"));
@@ -108,7 +110,7 @@ void TestStoreFiles::refuses_newer_schema() {
   raw_exec(path, "PRAGMA user_version = 99");
   const std::string writer = store_error_of([&] { RunStore store(path); });
   QVERIFY2(writer.find("version 99") != std::string::npos, writer.c_str());
-  QVERIFY2(writer.find("version 2 ") != std::string::npos, writer.c_str());
+  QVERIFY2(writer.find("version 3 ") != std::string::npos, writer.c_str());
   QVERIFY2(writer.find(path) != std::string::npos, writer.c_str());
   const std::string reader = store_error_of([&] { RunReader r(path); });
   QVERIFY2(reader.find("install an Apportion release") != std::string::npos, reader.c_str());
