@@ -41,27 +41,9 @@ RunTableModel::RunTableModel(QObject* parent) : QAbstractItemModel(parent) {
   m_refreshTimer.setSingleShot(true);
   m_refreshTimer.setInterval(100);
   connect(&m_refreshTimer, &QTimer::timeout, this, &RunTableModel::refresh);
-  // A killed trainer writes nothing, so no store change announces it: look every 2 s.
-  m_livenessTimer.setInterval(2000);
+  m_livenessTimer.setInterval(2000);  // run_table_liveness.cpp
   connect(&m_livenessTimer, &QTimer::timeout, this, &RunTableModel::checkLiveness);
   m_livenessTimer.start();
-}
-
-void RunTableModel::checkLiveness() {
-  std::set<std::string> dead;
-  for (const Run& r : m_runs)
-    if (r.status == RunStatus::Running && runLiveness(r).state == Liveness::Dead)
-      dead.insert(r.run_id);
-  if (dead == m_dead) return;
-  m_dead = std::move(dead);
-  // Repaint every row's status and progress (groups and their members alike).
-  const auto touch = [this](const QModelIndex& parent) {
-    const int rows = rowCount(parent);
-    if (rows > 0) Q_EMIT dataChanged(index(0, 0, parent), index(rows - 1, ColumnCount - 1, parent));
-  };
-  touch({});
-  for (int row = 0; row < rowCount({}); ++row) touch(index(row, 0, {}));
-  Q_EMIT livenessChanged();
 }
 
 void RunTableModel::setReader(std::shared_ptr<RunReader> reader) {
