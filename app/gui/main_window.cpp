@@ -110,6 +110,8 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_runView, &ui::RunView::onStoreChanged);
   connect(m_watcher, &ui::StoreWatcher::storeChanged, m_compareView,
           &ui::CompareView::onStoreChanged);
+  // A run found DEAD (its process gone) changes the run view's header too.
+  connect(m_model, &ui::RunTableModel::livenessChanged, m_runView, &ui::RunView::onStoreChanged);
   connect(m_model, &QAbstractItemModel::modelAboutToBeReset, this, &MainWindow::rememberTableState);
   connect(m_model, &QAbstractItemModel::modelReset, this, &MainWindow::restoreTableState);
   connect(m_model, &ui::RunTableModel::runsRefreshed, this, [this] {

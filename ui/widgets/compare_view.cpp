@@ -349,7 +349,7 @@ void CompareView::refreshNow() {
     for (const Run& r : members[static_cast<size_t>(i)]) runs.push_back(&r);
     const QString status = m_sides[i].isGroup()
                                ? statusSummary(runs)
-                               : (runs.empty() ? QString() : statusText(runs.front()->status));
+                               : (runs.empty() ? QString() : runStatusText(*runs.front()));
     parts << tr("<b>%1</b> <span style='color:%2'>&#9632; %3</span> (%4)")
                  .arg(sideLetter(i), sideColor(i).name(), sideName(i).toHtmlEscaped(), status);
   }

@@ -491,10 +491,16 @@ void RunView::updateHeader() {
                      "<span style='color:%3'><b>%4</b></span> &nbsp; %5 &nbsp; %6 "
                      "&nbsp; step %7")
                      .arg(color.name(), QString::fromStdString(run->name).toHtmlEscaped(),
-                          statusColor(run->status).name(), statusText(run->status),
+                          runStatusColor(*run).name(), runStatusText(*run),
                           QString::fromStdString(run->experiment_name).toHtmlEscaped(),
                           keyParamsText(*run).toHtmlEscaped())
                      .arg(latestStep(*run));
+  const LivenessVerdict live = runLiveness(*run);
+  if (live.state == Liveness::Dead)  // RUNNING in the store, but nobody trains it any more
+    html += QStringLiteral(
+                "<br><span style='color:#8e243c'>%1 — resume it (apportion train "
+                "--resume) or close it (Run → Close dead run)</span>")
+                .arg(QString::fromStdString(live.reason).toHtmlEscaped());
   const auto err = run->tags.find("error");
   if (err != run->tags.end() && run->status != RunStatus::Finished)
     html += QStringLiteral("<br><span style='color:#c62828'>%1</span>")
