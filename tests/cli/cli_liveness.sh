@@ -25,6 +25,12 @@ wait_for_step() {
   done
   fail "the run did not reach step $2: $(tail -n 3 "$1")"
 }
+# Starts a training process in the background writing OUT ($1) for $2 steps; sets $pid.
+start_trainer() {
+  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps "$2" >"$1" 2>"$1.err" &
+  pid=$!
+  PIDS+=($pid)
+}
 SLOW=(--threads 1 --progress json --set train.checkpoint_every=5 --set train.log_matrices_every=50
       --set train.eval_every=1000)
 
@@ -33,9 +39,7 @@ kill9)
   "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 120 >"$WS/ref" 2>"$WS/err" \
     || fail "reference run: $(cat "$WS/err")"
   ref=$(run_id_of "$WS/ref")
-  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 120 >"$WS/out" 2>"$WS/err" &
-  pid=$!
-  PIDS+=($pid)
+  start_trainer "$WS/out" 120
   wait_for_step "$WS/out" 12
   run=$(run_id_of "$WS/out")
   kill -9 $pid
@@ -58,9 +62,7 @@ kill9)
   echo "ok: resumed bit-exactly"
   ;;
 sigstop)
-  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 100000 >"$WS/out" 2>"$WS/err" &
-  pid=$!
-  PIDS+=($pid)
+  start_trainer "$WS/out" 100000
   wait_for_step "$WS/out" 3
   run=$(run_id_of "$WS/out")
   kill -STOP $pid
@@ -83,9 +85,7 @@ sigstop)
   "$APP" close "$run" --db "$DB" 2>"$WS/err4"
   [ $? = 2 ] || fail "close of a KILLED run was accepted"
   # A SIGKILLed run is closed: FAILED with the reason.
-  "$APP" train "$DATA/tiny-random.json" --db "$DB" "${SLOW[@]}" --max-steps 100000 >"$WS/out5" 2>"$WS/err5" &
-  pid=$!
-  PIDS+=($pid)
+  start_trainer "$WS/out5" 100000
   wait_for_step "$WS/out5" 2
   run=$(run_id_of "$WS/out5")
   kill -9 $pid
