@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
   libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)
+  clang libclang-rt-dev llvm   # tests/fuzz: libFuzzer, ASan/UBSan runtimes, llvm-symbolizer
 )
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth
