@@ -8,9 +8,11 @@
 #include "app/cli/exit_codes.h"
 #include "core/allocation/expert_allocation.h"
 #include "core/backbone/model_config.h"
+#include "core/backbone/model_folder_check.h"
 #include "core/common/error.h"
 #include "core/estimate/memory_estimate.h"
 #include "core/methods/method_registry.h"
+#include "core/tokenizer/tokenizer.h"
 
 namespace apportion::cli {
 namespace fs = std::filesystem;
@@ -36,6 +38,13 @@ ModelConfig backbone_config(const ExperimentConfig& cfg, const std::string& db_p
 int print_dry_run(const ExperimentConfig& cfg, const std::string& db_path, bool as_json) {
   try {
     const ModelConfig model = backbone_config(cfg, db_path);
+    check_experiment_fits_model(cfg, model,
+                                cfg.backbone.path.empty() ? std::string("backbone.config")
+                                                          : cfg.backbone.path + "/config.json");
+    if (!cfg.backbone.path.empty()) {
+      const fs::path folder = fs::absolute(db_path).parent_path() / cfg.backbone.path;
+      check_tokenizer_fits_model(*load_tokenizer(folder.string()), model, folder.string());
+    }
     const ModelShape shape = model.shape();
     int64_t trainable = 0;
     std::vector<int> experts;

@@ -16,11 +16,13 @@
 #include "app/cli/workspace_targets.h"
 #include "core/common/clock.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/data/task_suite.h"
 #include "core/store/liveness.h"
 #include "core/store/process_identity.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
+#include "core/store/store_integrity.h"
 #include "core/store/store_keys.h"
 
 namespace apportion::cli {
@@ -40,7 +42,28 @@ RunReader open_reader(const std::string& db_path) {
                      ": no such workspace database (pass --db PATH; `apportion train` "
                      "creates one)");
   }
+  if (fs::is_directory(path)) {
+    throw StoreError(path +
+                     ": is a folder, not a workspace database; pass the .sqlite file "
+                     "inside it with --db");
+  }
+  require_intact_store(path);
   return RunReader(path);
+}
+
+std::string workspace_folder_problem(const fs::path& db_abs) {
+  std::error_code ec;
+  if (fs::is_directory(db_abs, ec)) {
+    return "is a folder; give the database file inside it (e.g. " +
+           (db_abs / "workspace.sqlite").string() + ")";
+  }
+  const fs::path parent = db_abs.parent_path();
+  fs::create_directories(parent, ec);
+  if (ec || !fs::is_directory(parent)) {
+    return "cannot create its folder '" + parent.string() + "' (" +
+           (ec ? ec.message() : std::string("a file of that name is in the way")) + ")";
+  }
+  return "";
 }
 
 std::vector<std::string> baseline_lines(const Run& r) {
@@ -186,7 +209,8 @@ int run_show_run(const std::string& db_path, const std::string& run, bool as_jso
   const auto r = reader.find_run(run);
   if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
   nlohmann::json j = run_json(*r);
-  j["config"] = nlohmann::json::parse(r->config_json);
+  j["config"] = try_parse_json_bounded(r->config_json, JsonLimits::config())
+                    .value_or(nlohmann::json(r->config_json));
   j["matrix_keys"] = reader.matrix_keys(r->run_id);
   nlohmann::json arts = nlohmann::json::array();
   for (const auto& a : reader.artifacts(r->run_id)) {

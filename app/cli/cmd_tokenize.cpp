@@ -10,6 +10,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace apportion::cli {
@@ -32,7 +33,16 @@ int run_tokenize(const std::string& model_dir, bool no_special, bool decode) {
     const std::string where = "stdin line " + std::to_string(line_number) + ": ";
     try {
       if (decode) {
-        const auto ids = nlohmann::json::parse(line).get<std::vector<int64_t>>();
+        const auto parsed = parse_json_bounded(line, JsonLimits::line());
+        std::vector<int64_t> ids;
+        for (const auto& v : parsed.is_array() ? parsed : nlohmann::json::array({parsed})) {
+          const auto id = v.is_number_integer() ? json_to_integer<int64_t>(v) : std::nullopt;
+          if (!parsed.is_array() || !id) {
+            throw JsonInputError("element " + std::to_string(ids.size()),
+                                 v.dump() + " is not a token id", 0);
+          }
+          ids.push_back(*id);
+        }
         const std::string text = tokenizer->decode(ids, /*skip_special_tokens=*/no_special);
         std::cout << nlohmann::json(text).dump(-1, ' ', false,
                                                nlohmann::json::error_handler_t::replace)
@@ -43,7 +53,7 @@ int run_tokenize(const std::string& model_dir, bool no_special, bool decode) {
     } catch (const TokenizerError& e) {
       print_error(where + e.what());
       return kExitUsage;
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const JsonInputError& e) {
       print_error(where + "expected a JSON array of token ids (" + e.what() + ")",
                   "--decode reads lines such as [128000, 9906, 1917]");
       return kExitUsage;

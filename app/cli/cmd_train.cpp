@@ -19,6 +19,7 @@
 #include "core/store/process_identity.h"
 #include "core/store/run_reader.h"
 #include "core/store/run_store.h"
+#include "core/store/store_integrity.h"
 #include "core/store/store_keys.h"
 #include "core/train/device_setup.h"
 #include "core/train/trainer.h"
@@ -259,12 +260,16 @@ int run_train(const TrainArgs& args) {
   }
   if (args.dry_run) return print_dry_run(p.cfg, db_path, args.progress == "json");
   const fs::path db_abs = fs::absolute(db_path);
-  fs::create_directories(db_abs.parent_path());
+  if (const std::string why = workspace_folder_problem(db_abs); !why.empty()) {
+    print_error("--db " + db_path + ": " + why, "pass a --db path inside a folder you can write");
+    return kExitUsage;
+  }
   const bool json_mode =
       args.progress == "json" || (args.progress == "auto" && !::isatty(STDOUT_FILENO));
 
   std::unique_ptr<RunStore> store;
   try {
+    require_intact_store(db_abs.string());
     store = std::make_unique<RunStore>(db_abs.string());
   } catch (const Error& e) {
     print_error(e.what(), "pass another --db, or move the damaged file away");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,13 @@ int run_seeded_train(const TrainArgs& args);
 std::vector<uint64_t> parse_seed_spec(const std::string& spec);
 /// Seeds written back compactly ("0-2,5").
 std::string format_seed_list(const std::vector<uint64_t>& seeds);
+
+/// Why `db_abs` cannot hold a workspace database ("" when its folder exists or was created):
+/// a folder given as the file, or a parent that cannot be created (a file in the way).
+std::string workspace_folder_problem(const std::filesystem::path& db_abs);
+/// `apportion salvage DAMAGED.sqlite NEW.sqlite`: copies every readable run into a new store
+/// (core/store/store_copy.h) and lists what was left out.
+int run_salvage(const std::string& source, const std::string& target);
 
 /// `runs [--db] [--json]`
 int run_list_runs(const std::string& db_path, bool as_json);

@@ -114,6 +114,11 @@ int main(int argc, char** argv) {
   close->add_option("--db", db_path, "workspace database");
   close->add_flag("--force", force,
                   "also close a run whose owner is unknown (written before schema version 3)");
+  std::string salvage_from, salvage_to;
+  auto* salvage = app.add_subcommand(
+      "salvage", "copy every readable run of a damaged workspace database into a new one");
+  salvage->add_option("DAMAGED", salvage_from, "the damaged .sqlite file (only read)")->required();
+  salvage->add_option("NEW", salvage_to, "a new .sqlite file to create")->required();
   auto* show = app.add_subcommand(
       "show", "show one run (config, tags, metrics, artifacts) or a seed group (statistics)");
   show->add_option("GROUP_OR_RUN", run_id, "seed group key prefix, or run id or unique prefix")
@@ -227,6 +232,7 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
     if (compare->parsed()) return run_compare(db_path, compare_a, compare_b, as_json);
     if (show->parsed()) return run_show(db_path, run_id, as_json);
     if (close->parsed()) return run_close(db_path, run_id, force);
+    if (salvage->parsed()) return run_salvage(salvage_from, salvage_to);
     if (exp->parsed() && table_args.table) return run_export_table(db_path, table_args);
     if (exp->parsed() && !peft_dir.empty()) return run_export_adapter(db_path, run_id, peft_dir);
     if (exp->parsed()) return run_export_csv(db_path, run_id, csv_dir);

@@ -24,11 +24,13 @@
 #include <QTreeView>
 #include <QVBoxLayout>
 
+#include "app/gui/damaged_workspace.h"
 #include "app/gui/run_launcher.h"
 #include "core/common/error.h"
 #include "core/methods/method_registry.h"
 #include "core/store/liveness.h"
 #include "core/store/run_store.h"
+#include "core/store/store_integrity.h"
 #include "ui/models/progress_delegate.h"
 #include "ui/models/run_format.h"
 #include "ui/models/run_table_model.h"
@@ -142,12 +144,14 @@ bool MainWindow::openWorkspace(const QString& dbPath) {
                              tr("Runs launched here are still training; stop them first."));
     return false;
   }
+  const QString path = checkWorkspaceIntegrity(this, dbPath);
+  if (path.isEmpty()) return false;
   std::shared_ptr<ui::Workspace> workspace;
   try {
-    workspace = ui::Workspace::open(dbPath);
+    workspace = ui::Workspace::open(path);
   } catch (const std::exception& e) {
     QMessageBox::warning(this, tr("Open workspace"),
-                         tr("Cannot open %1:\n%2").arg(dbPath, QString::fromUtf8(e.what())));
+                         tr("Cannot open %1:\n%2").arg(path, QString::fromUtf8(e.what())));
     return false;
   }
   m_workspace = std::move(workspace);
@@ -282,6 +286,7 @@ void MainWindow::onMarkFailed() {
                                 ? live.reason
                                 : std::string("closed by the user (owner unknown)");
     try {
+      require_intact_store(m_workspace->dbPath().toStdString());
       RunStore store(m_workspace->dbPath().toStdString());
       store.set_tag(id.toStdString(), "error", why);
       store.finish_run(id.toStdString(), RunStatus::Failed, why);

@@ -15,6 +15,7 @@
 #include "core/adapters/lora_adapter.h"
 #include "core/adapters/moe_lora_adapter.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/tensor/safetensors.h"
 
@@ -65,10 +66,11 @@ const nlohmann::json& require_field(const nlohmann::json& j,
 
 int positive_int_field(const nlohmann::json& j, const std::string& key, const std::string& file) {
   const auto& v = require_field(j, key, file);
-  if (!v.is_number_integer() || v.get<int64_t>() <= 0) {
+  const auto n = v.is_number_integer() ? json_to_integer<int>(v) : std::nullopt;
+  if (!n || *n <= 0) {
     throw ConfigError(file + ": field \"" + key + "\" must be a positive integer, got " + v.dump());
   }
-  return v.get<int>();
+  return *n;
 }
 
 double number_field(const nlohmann::json& j, const std::string& key, const std::string& file) {

@@ -17,6 +17,7 @@
 #include "core/adapters/lora_adapter.h"
 #include "core/adapters/moe_lora_adapter.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/tensor/safetensors.h"
 
 namespace apportion {
@@ -63,8 +64,9 @@ std::vector<int> int_list(const json& j, const std::string& key, const std::stri
   std::vector<int> out;
   if (v.is_array()) {
     for (const auto& x : v) {
-      if (!x.is_number_integer()) break;
-      out.push_back(x.get<int>());
+      const auto n = x.is_number_integer() ? json_to_integer<int>(x) : std::nullopt;
+      if (!n) break;
+      out.push_back(*n);
     }
   }
   if (!v.is_array() || out.size() != v.size()) {

@@ -19,6 +19,7 @@
 #include "core/adapters/adapter_io_util.h"
 #include "core/adapters/lora_adapter.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/tensor/safetensors.h"
 
 namespace apportion {
@@ -248,10 +249,18 @@ LoadedAdapter load_peft_adapter(TransformerLM& model, const std::string& dir) {
   }
   std::set<int> layers;  // layers_to_transform (empty: all)
   if (const auto it = cfg.find("layers_to_transform"); it != cfg.end() && !it->is_null()) {
+    const auto layer = [&](const json& v) {
+      const auto n = json_to_integer<int>(v);
+      if (!v.is_number_integer() || !n || *n < 0) {
+        throw ConfigError(cfg_path + ": layers_to_transform entries must be layer indices, got " +
+                          v.dump());
+      }
+      return *n;
+    };
     if (it->is_number_integer()) {
-      layers.insert(it->get<int>());
+      layers.insert(layer(*it));
     } else if (it->is_array()) {
-      for (const auto& v : *it) layers.insert(v.get<int>());
+      for (const auto& v : *it) layers.insert(layer(v));
     } else {
       throw ConfigError(cfg_path + ": layers_to_transform must be null, an int or a list");
     }
@@ -328,9 +337,10 @@ LoadedAdapter load_peft_adapter(TransformerLM& model, const std::string& dir) {
     int r_m = r;
     double alpha_m = alpha;
     if (const json* v = pattern_value(rank_pattern, slot.name, cfg_path, "rank_pattern")) {
-      AP_CHECK_AS(ConfigError, v->is_number_integer() && v->get<int>() > 0, cfg_path,
+      const auto n = v->is_number_integer() ? json_to_integer<int>(*v) : std::nullopt;
+      AP_CHECK_AS(ConfigError, n && *n > 0, cfg_path,
                   ": rank_pattern values must be positive integers, got ", v->dump());
-      r_m = v->get<int>();
+      r_m = *n;
     }
     if (const json* v = pattern_value(alpha_pattern, slot.name, cfg_path, "alpha_pattern")) {
       AP_CHECK_AS(ConfigError, v->is_number(), cfg_path,

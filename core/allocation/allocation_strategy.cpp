@@ -7,6 +7,7 @@
 #include "core/allocation/expert_allocation.h"
 #include "core/allocation/strategies.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/methods/method_registry.h"
 
@@ -78,10 +79,11 @@ ModelShape model_shape_from_hf_config(const nlohmann::json& j, const std::string
       if (!required) return fallback;
       throw ConfigError(where + ": " + key + " is missing (an HF LLaMA config.json needs it)");
     }
-    if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
+    const auto n = it->is_number_integer() ? json_to_integer<int>(*it) : std::nullopt;
+    if (!n || *n <= 0) {
       throw ConfigError(where + ": " + key + " must be a positive integer, got " + it->dump());
     }
-    return it->get<int>();
+    return *n;
   };
   if (!j.is_object()) throw ConfigError(where + ": must be a JSON object");
   ModelShape s;

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/config/json_reader.h"
 
@@ -26,10 +27,10 @@ void write_json_file(const nlohmann::json& j, const std::string& path) {
 int integer_value(const nlohmann::json& v, const std::string& where, const std::string& key) {
   AP_CHECK_AS(ConfigError, v.is_number_integer(), where, ": key \"", key,
               "\": must be an integer, got ", v.is_number() ? v.dump() : json_type_name(v));
-  const auto value = v.get<int64_t>();
-  AP_CHECK_AS(ConfigError, value >= INT32_MIN && value <= INT32_MAX, where, ": key \"", key,
-              "\": integer out of range, got ", value);
-  return static_cast<int>(value);
+  const auto value = json_to_integer<int>(v);
+  AP_CHECK_AS(ConfigError, value.has_value(), where, ": key \"", key,
+              "\": integer out of range, got ", v.dump());
+  return *value;
 }
 
 void check_experts(int experts,

@@ -12,10 +12,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string>
 
 #include "core/backbone/model_config_fields.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion {
 
@@ -202,10 +204,11 @@ void parse_moe(const json& j, const std::string& where, ModelConfig& c) {
     if (auto it = j.find("mlp_only_layers"); it != j.end() && !it->is_null()) {
       if (!it->is_array()) fail(where, "mlp_only_layers", "must be a list, got " + it->dump());
       for (const auto& v : *it) {
-        if (!v.is_number_integer()) {
+        const auto layer = json_to_integer<int>(v);
+        if (!v.is_number_integer() || !layer) {
           fail(where, "mlp_only_layers", "entries must be layer indices, got " + v.dump());
         }
-        c.mlp_only_layers.push_back(v.get<int>());
+        c.mlp_only_layers.push_back(*layer);
       }
     }
   }
@@ -281,10 +284,17 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& where) {
   parse_sliding_window(j, where, c);
   parse_moe(j, where, c);
   for (const char* key : {"torch_dtype", "dtype"}) {
-    if (auto it = j.find(key); it != j.end() && it->is_string()) {
-      c.torch_dtype = it->get<std::string>();
-      break;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    static const std::set<std::string> known = {"float32", "float16", "bfloat16", "float64",
+                                                "auto"};
+    if (!it->is_string() || !known.count(it->get<std::string>())) {
+      fail(where, key,
+           "unknown dtype " + it->dump() +
+               " (expected \"float32\", \"float16\", \"bfloat16\", \"float64\" or \"auto\")");
     }
+    c.torch_dtype = it->get<std::string>();
+    break;
   }
   parse_token_ids(j, where, c);
   c.validate(where);

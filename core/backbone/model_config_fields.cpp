@@ -3,6 +3,7 @@
 #include "core/backbone/model_config_fields.h"
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion::config_fields {
 
@@ -19,7 +20,7 @@ int get_int(const json& j, const std::string& where, const char* field, bool req
     return def;
   }
   if (!it->is_number_integer()) fail(where, field, "must be an integer, got " + it->dump());
-  const auto v = it->get<int64_t>();
+  const auto v = json_to_integer<int64_t>(*it).value_or(-1);
   if (v <= 0 || v > (int64_t{1} << 30)) fail(where, field, "must be positive, got " + it->dump());
   return static_cast<int>(v);
 }
@@ -27,10 +28,11 @@ int get_int(const json& j, const std::string& where, const char* field, bool req
 int get_non_negative_int(const json& j, const std::string& where, const char* field, int def) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return def;
-  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > (1 << 30)) {
+  const auto n = it->is_number_integer() ? json_to_integer<int>(*it) : std::nullopt;
+  if (!n || *n < 0 || *n > (1 << 30)) {
     fail(where, field, "must be a non-negative integer, got " + it->dump());
   }
-  return it->get<int>();
+  return *n;
 }
 
 int get_optional_size(const json& j, const std::string& where, const char* field, int def) {
@@ -84,11 +86,12 @@ std::vector<int> get_token_ids(const json& j,
   const bool list = it->is_array();
   if (list && it->empty()) fail(where, field, "must not be an empty list");
   for (const auto& v : list ? *it : json::array({*it})) {
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (1 << 30)) {
+    const auto n = v.is_number_integer() ? json_to_integer<int>(v) : std::nullopt;
+    if (!n || *n < 0 || *n > (1 << 30)) {
       fail(where, field,
            "must be a non-negative integer (or a list of them) or null, got " + it->dump());
     }
-    out.push_back(v.get<int>());
+    out.push_back(*n);
   }
   return out;
 }

@@ -4,33 +4,20 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 
 namespace apportion {
 
 nlohmann::json load_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open the file (check the path)");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // Translate the byte offset into line:column for the message.
-    const size_t offset = e.byte == 0 ? 0 : e.byte - 1;
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < offset && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    throw ConfigError(path + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                      ": invalid JSON (byte " + std::to_string(e.byte) + "): " + e.what() +
-                      " — fix the syntax and try again");
+    return read_json_file_bounded(path, JsonLimits::config());
+  } catch (const JsonInputError& e) {
+    if (e.where() == "file") throw ConfigError(path + ": " + e.reason());
+    if (e.line() == 0) throw ConfigError(path + ": invalid JSON " + e.where() + ": " + e.reason());
+    throw ConfigError(path + ":" + std::to_string(e.line()) + ":" + std::to_string(e.column()) +
+                      ": invalid JSON (byte " + std::to_string(e.byte()) + "): " + e.reason() +
+                      " — fix the file and try again");
   }
 }
 
@@ -44,9 +31,17 @@ void apply_overrides(nlohmann::json& j, const std::vector<std::string>& override
     const std::string text = item.substr(eq + 1);
     nlohmann::json value;
     try {
-      value = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error&) {
-      value = text;  // bare words are strings: --set allocation.preset=2468 stays a string below
+      value = parse_json_bounded(text, JsonLimits::config());
+    } catch (const JsonInputError& e) {
+      // Bare words are strings (--set allocation.preset=2468 stays a string below); text that
+      // looks like JSON but is broken is an error, not a string.
+      const char first = text.empty() ? ' ' : text[0];
+      if (std::string("[{\"").find(first) != std::string::npos ||
+          e.reason().find("out of range") != std::string::npos) {
+        throw ConfigError("--set " + item + ": invalid JSON value, " + e.where() + ": " +
+                          e.reason());
+      }
+      value = text;
     }
     nlohmann::json* node = &j;
     std::string walked;

@@ -6,6 +6,7 @@
 
 #include "core/allocation/expert_allocation.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/config/json_reader.h"
 #include "core/methods/method_registry.h"
@@ -113,17 +114,23 @@ void validate_data(const DataConfig& d) {
   require(d.max_new_tokens >= 1 && d.max_new_tokens <= 4096, "data.max_new_tokens",
           "must be in 1..4096" + got(d.max_new_tokens));
   validate_regex(d.answer_pattern, "data.answer_pattern");
-  require(d.train_examples >= 1, "data.train_examples", "must be >= 1" + got(d.train_examples));
-  require(d.eval_examples >= 1, "data.eval_examples", "must be >= 1" + got(d.eval_examples));
+  // The built-in suite generates its examples in memory: caps that keep a typo from asking for
+  // terabytes (a real dataset is given as files, data.suite "jsonl"/"datasets").
+  require(d.train_examples >= 1 && d.train_examples <= 10000000, "data.train_examples",
+          "must be in 1..10000000" + got(d.train_examples));
+  require(d.eval_examples >= 1 && d.eval_examples <= 1000000, "data.eval_examples",
+          "must be in 1..1000000" + got(d.eval_examples));
   require(d.max_seq_len >= 8 && d.max_seq_len <= 65536, "data.max_seq_len",
           "must be in 8..65536" + got(d.max_seq_len));
 }
 
 void validate_train(const TrainConfig& t) {
   require(t.steps >= 1, "train.steps", "must be >= 1" + got(t.steps));
-  require(t.micro_batch_size >= 1, "train.micro_batch_size",
-          "must be >= 1" + got(t.micro_batch_size));
-  require(t.grad_accum >= 1, "train.grad_accum", "must be >= 1" + got(t.grad_accum));
+  require(t.micro_batch_size >= 1 && t.micro_batch_size <= 65536, "train.micro_batch_size",
+          "must be in 1..65536 (raise train.grad_accum for a larger batch)" +
+              got(t.micro_batch_size));
+  require(t.grad_accum >= 1 && t.grad_accum <= 1000000, "train.grad_accum",
+          "must be in 1..1000000" + got(t.grad_accum));
   require(t.lr > 0 && t.lr < 10, "train.lr", "must be in (0, 10)" + got(t.lr));
   require(t.weight_decay >= 0, "train.weight_decay", "must be >= 0" + got(t.weight_decay));
   require(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "must be in [0, 1)");
@@ -182,9 +189,8 @@ void validate_layers_to_transform(const ExperimentConfig& c) {
   // model is built (plan_allocation, inject_adapters), with the same message.
   if (!c.backbone.config.is_null()) {
     const auto it = c.backbone.config.find("num_hidden_layers");
-    if (it != c.backbone.config.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
-      check_layers_to_transform(layers, it->get<int>());
-    }
+    const auto n = it != c.backbone.config.end() ? json_to_integer<int>(*it) : std::nullopt;
+    if (n && *n > 0) check_layers_to_transform(layers, *n);
   }
 }
 
@@ -222,7 +228,7 @@ void ExperimentConfig::validate() const {
     // An inline dense backbone has no router to train (folders are checked at injection).
     const auto experts = [&](const char* key) {
       const auto it = backbone.config.find(key);
-      return it != backbone.config.end() && it->is_number_integer() ? it->get<int>() : 0;
+      return it != backbone.config.end() ? json_to_integer<int>(*it).value_or(0) : 0;
     };
     require(experts("num_experts") > 0 || experts("num_local_experts") > 0,
             "adapters.train_backbone_router",

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion {
 
@@ -59,11 +60,11 @@ void JsonObjectReader::get(const std::string& key, int& out) {
     } else if (!v->is_number()) {
       config_fail(child(key), "must be an integer, got " + json_type_name(*v));
     }
-    const double d = v->get<double>();
-    if (d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max()) {
-      config_fail(child(key), "integer out of range, got " + v->dump());
+    const auto n = json_to_integer<int>(*v);
+    if (!n) {
+      config_fail(child(key), "integer out of range (-2147483648..2147483647), got " + v->dump());
     }
-    out = static_cast<int>(d);
+    out = *n;
   }
 }
 
@@ -106,7 +107,12 @@ void JsonObjectReader::get(const std::string& key, std::vector<int>& out) {
         config_fail(child(key) + "[" + std::to_string(i) + "]",
                     "must be an integer, got " + json_type_name(e));
       }
-      values.push_back(e.get<int>());
+      const auto n = json_to_integer<int>(e);
+      if (!n) {
+        config_fail(child(key) + "[" + std::to_string(i) + "]",
+                    "integer out of range (-2147483648..2147483647), got " + e.dump());
+      }
+      values.push_back(*n);
     }
     out = std::move(values);
   }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/data/prompt_template.h"
 #include "core/data/rng.h"
 
@@ -54,9 +55,9 @@ std::vector<Example> read_jsonl_examples(const std::string& path,
     const std::string where = path + ":" + std::to_string(line_no);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw DataError(where + ": not valid JSON at byte " + std::to_string(e.byte) +
+      j = parse_json_bounded(line, JsonLimits::line());
+    } catch (const JsonInputError& e) {
+      throw DataError(where + ": not valid JSON, " + e.where() + ": " + e.reason() +
                       " (one JSON object per line expected)");
     }
     if (!j.is_object()) throw DataError(where + ": a line must be a JSON object");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/datasets/reader_util.h"
 
 namespace apportion {
@@ -17,18 +18,9 @@ namespace {
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-/// The reason part of a nlohmann parse error ("syntax error while parsing value - …"), without
-/// its "line 1, column N" prefix, which counts from the start of the parsed piece, not the file.
-std::string parse_reason(const nlohmann::json::parse_error& e) {
-  const std::string w = e.what();
-  const auto k = w.find(": syntax error");
-  if (k != std::string::npos) return w.substr(k + 2);
-  const auto m = w.find("]: ");
-  return m != std::string::npos ? w.substr(m + 3) : w;
-}
-
-/// Parses text[begin, end) as one JSON value; on a syntax error throws a DataError with the
-/// file line (and column) of the fault. `line` is the line `begin` is on.
+/// Parses text[begin, end) as one JSON value (bounded: core/common/json_parse.h); on a syntax
+/// error throws a DataError with the file line (and column) of the fault. `line` is the line
+/// `begin` is on.
 nlohmann::json parse_piece(const std::string& path,
                            const std::string& text,
                            size_t begin,
@@ -36,11 +28,14 @@ nlohmann::json parse_piece(const std::string& path,
                            int64_t line,
                            const char* expected) {
   try {
-    return nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(begin),
-                                 text.begin() + static_cast<std::ptrdiff_t>(end));
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.byte: 1-based count of characters read when the error was found.
-    size_t fault = begin + (e.byte > 0 ? e.byte - 1 : 0);
+    return parse_json_bounded(std::string_view(text).substr(begin, end - begin),
+                              JsonLimits::line());
+  } catch (const JsonInputError& e) {
+    if (e.where().rfind("at ", 0) == 0) {  // a duplicate key: the path says where
+      fail_at(path, line,
+              "not valid JSON " + e.where() + ": " + e.reason() + " (" + expected + ")");
+    }
+    size_t fault = begin + e.byte();
     if (fault >= end) fault = end > begin ? end - 1 : begin;
     int64_t fault_line = line;
     size_t line_start = begin;
@@ -53,7 +48,7 @@ nlohmann::json parse_piece(const std::string& path,
     // A fault at the start of a line (e.g. an unterminated string) is on that line already.
     fail_at(path, fault_line,
             "not valid JSON at column " + std::to_string(fault - line_start + 1) + ": " +
-                parse_reason(e) + " (" + expected + ")");
+                e.reason() + " (" + expected + ")");
   }
 }
 

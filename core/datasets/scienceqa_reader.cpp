@@ -5,6 +5,8 @@
 // letter, and each choice becomes the output with its letter ("Answer: The answer is B.").
 #include "core/datasets/reader_util.h"
 
+#include "core/common/json_parse.h"
+
 namespace apportion::dataset_io {
 namespace {
 
@@ -25,7 +27,7 @@ int answer_index(const nlohmann::json& row,
       "the row has " + std::to_string(n_choices) + " choices, A–" +
       std::string(1, static_cast<char>('A' + static_cast<int>(n_choices) - 1));
   if (it->is_number_integer()) {
-    const int64_t i = it->get<int64_t>();
+    const int64_t i = json_to_integer<int64_t>(*it).value_or(-1);
     if (i < 0 || i >= static_cast<int64_t>(n_choices)) {
       fail_at(path, line,
               "field \"answer\" is index " + std::to_string(i) + ", out of range (" + range +

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/json_parse.h"
+
 namespace apportion {
 
 std::string format_progress_line(const ProgressLine& line) {
@@ -36,6 +38,8 @@ void read_if(const nlohmann::json& j, const char* key, T& out) {
   if (it == j.end()) return;
   if constexpr (std::is_same_v<T, std::string>) {
     if (it->is_string()) out = it->template get<std::string>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (auto n = json_to_integer<T>(*it)) out = *n;  // out of range: ignored like a wrong type
   } else {
     if (it->is_number()) out = it->template get<T>();
   }
@@ -43,15 +47,15 @@ void read_if(const nlohmann::json& j, const char* key, T& out) {
 }  // namespace
 
 std::optional<ProgressLine> parse_progress_line(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  const auto parsed = try_parse_json_bounded(text, JsonLimits::line());
+  if (!parsed || !parsed->is_object()) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   auto v = j.find("v");
   auto ev = j.find("event");
-  if (v == j.end() || !v->is_number_integer() || ev == j.end() || !ev->is_string()) {
-    return std::nullopt;
-  }
+  const auto version = v == j.end() ? std::nullopt : json_to_integer<int>(*v);
+  if (!version || !v->is_number_integer() || ev == j.end() || !ev->is_string()) return std::nullopt;
   ProgressLine line;
-  line.version = v->get<int>();
+  line.version = *version;
   line.event = ev->get<std::string>();
   read_if(j, "run_id", line.run_id);
   read_if(j, "db", line.db);

@@ -8,6 +8,7 @@
 
 #include "core/allocation/strategies.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/json_reader.h"
 #include "core/store/store_keys.h"
 
@@ -153,10 +154,10 @@ std::string param_text(const std::map<std::string, std::string>& params,
                        const std::string& fallback) {
   const auto it = params.find(key);
   if (it == params.end()) return fallback;
-  const auto v = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_discarded()) return it->second;
-  return v.dump();
+  const auto v = try_parse_json_bounded(it->second, JsonLimits::config());
+  if (!v) return it->second;
+  if (v->is_string()) return v->get<std::string>();
+  return v->dump();
 }
 
 std::string format_count(int64_t n) { return thousands(n); }

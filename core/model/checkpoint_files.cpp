@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion {
 namespace {
@@ -17,14 +18,13 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json read_index(const fs::path& path) {
-  std::ifstream in(path);
-  AP_CHECK_AS(CheckpointError, static_cast<bool>(in), "cannot open '", path.string(), "'");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto j = nlohmann::json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
-  AP_CHECK_AS(CheckpointError, !j.is_discarded(), "'", path.string(),
-              "' is not valid JSON; re-download the model");
-  return j;
+  AP_CHECK_AS(CheckpointError, fs::exists(path), "cannot open '", path.string(), "'");
+  try {
+    return read_json_file_bounded(path.string(), JsonLimits::config());
+  } catch (const JsonInputError& e) {
+    throw CheckpointError("'" + path.string() + "', " + e.where() + ": " + e.reason() +
+                          "; re-download the model");
+  }
 }
 
 }  // namespace

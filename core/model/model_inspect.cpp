@@ -11,6 +11,7 @@
 
 #include "core/backbone/model_config.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/model/checkpoint_files.h"
 
 namespace apportion {
@@ -39,14 +40,14 @@ std::string component_of(const std::string& name) {
 }
 
 json read_config(const fs::path& path) {
-  std::ifstream in(path);
-  AP_CHECK_AS(ModelError, static_cast<bool>(in), "cannot open '", path.string(),
+  AP_CHECK_AS(ModelError, fs::exists(path), "cannot open '", path.string(),
               "'; a model folder needs config.json");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto j = json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
-  AP_CHECK_AS(ModelError, !j.is_discarded(), "'", path.string(), "' is not valid JSON");
-  return j;
+  try {
+    return read_json_file_bounded(path.string(), JsonLimits::config());
+  } catch (const JsonInputError& e) {
+    throw ModelError("'" + path.string() + "', " + e.where() + ": " + e.reason() +
+                     "; re-download or re-export the model");
+  }
 }
 
 }  // namespace

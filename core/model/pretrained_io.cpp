@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/model/checkpoint_files.h"
 #include "core/model/transformer_lm.h"
 #include "core/tensor/safetensors.h"
@@ -27,15 +28,14 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  AP_CHECK_AS(ModelError, static_cast<bool>(in), "cannot open '", path.string(),
+  AP_CHECK_AS(ModelError, fs::exists(path), "cannot open '", path.string(),
               "'; a pretrained model folder needs config.json and model.safetensors");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto j = nlohmann::json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
-  AP_CHECK_AS(ModelError, !j.is_discarded(), "'", path.string(),
-              "' is not valid JSON; re-download or re-export the model");
-  return j;
+  try {
+    return read_json_file_bounded(path.string(), JsonLimits::config());
+  } catch (const JsonInputError& e) {
+    throw ModelError("'" + path.string() + "', " + e.where() + ": " + e.reason() +
+                     "; re-download or re-export the model");
+  }
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {

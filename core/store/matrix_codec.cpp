@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion {
 namespace {
@@ -49,7 +50,8 @@ std::string shape_to_json(const std::vector<int64_t>& shape) {
 }
 
 std::vector<int64_t> shape_from_json(const std::string& text) {
-  const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json parsed =
+      try_parse_json_bounded(text, JsonLimits::line()).value_or(nlohmann::json());
   std::vector<int64_t> shape;
   bool valid = parsed.is_array();
   for (const auto& dim : parsed) {

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/common/json_parse.h"
 #include "core/methods/method_registry.h"
 #include "core/store/run_writer.h"
 #include "core/store/store_keys.h"
@@ -266,7 +267,8 @@ const Method* stored_method(const nlohmann::json& config) {
 }
 
 std::string pipeline_role(const Run& run) {
-  const auto config = nlohmann::json::parse(run.config_json, nullptr, /*allow_exceptions=*/false);
+  const auto config =
+      try_parse_json_bounded(run.config_json, JsonLimits::config()).value_or(nlohmann::json());
   // The pipeline tag names the method (older runs' configs may lack their stage); else the
   // config's method.
   const Method* method = nullptr;
@@ -280,7 +282,8 @@ std::string seed_group_key(const Run& run) {
   const std::string role = pipeline_role(run);
   const std::string tag = tag_of(run, kSeedGroupTag);
   if (!tag.empty()) return role.empty() ? tag : role + ":" + tag;
-  auto config = nlohmann::json::parse(run.config_json, nullptr, /*allow_exceptions=*/false);
+  auto config =
+      try_parse_json_bounded(run.config_json, JsonLimits::config()).value_or(nlohmann::json());
   std::string canonical;
   if (config.is_object()) {
     config.erase("seed");

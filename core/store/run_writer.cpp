@@ -11,7 +11,9 @@
 #include <array>
 #include <cmath>
 
+#include "core/common/clock.h"
 #include "core/common/error.h"
+#include "core/store/liveness.h"
 #include "core/store/matrix_codec.h"
 #include "core/store/schema.h"
 #include "core/store/sqlite_handle.h"
@@ -129,6 +131,29 @@ void RunWriter::rollback() noexcept {
   }
 }
 
+void RunWriter::refuse_live_owner(const std::string& run_id) {
+  // Inside the write transaction: of two resumes started at once, the second sees the first
+  // as the live owner here and stops, so one run is never trained by two processes.
+  Statement q(*db_,
+              "SELECT status, owner_host, owner_pid, owner_start, heartbeat_ms FROM runs "
+              "WHERE run_id = ?1");
+  q.bind_text(1, run_id);
+  if (!q.step() || q.column_text(0) != "RUNNING") return;
+  Run r;
+  r.run_id = run_id;
+  r.status = RunStatus::Running;
+  r.owner_host = q.column_is_null(1) ? "" : q.column_text(1);
+  r.owner_pid = q.column_is_null(2) ? 0 : q.column_int(2);
+  r.owner_start = q.column_is_null(3) ? "" : q.column_text(3);
+  r.heartbeat_ms = q.column_is_null(4) ? 0 : q.column_int(4);
+  if (r.owner_pid == owner_.pid && r.owner_host == owner_.host) return;
+  if (run_liveness(r, now_ms(), host_).state != Liveness::Alive) return;
+  throw StoreError(detail::concat("cannot resume run ", run_id, ": process ", r.owner_pid, " on ",
+                                  r.owner_host,
+                                  " took it over a moment ago and trains it now; stop that "
+                                  "process first if you want to resume it here"));
+}
+
 void RunWriter::start_run(const RunStarted& e, int64_t start_ms) {
   AP_CHECK_AS(StoreError, !e.run_id.empty(), "start_run: the run id is empty");
   Statements& s = *statements_;
@@ -146,6 +171,7 @@ void RunWriter::start_run(const RunStarted& e, int64_t start_ms) {
   db_->exec("SAVEPOINT start_run");
   try {
     if (e.resumed) {
+      refuse_live_owner(e.run_id);
       s.resume_run.bind_text(1, e.run_id).run();
       record_resume_changes(e);
     } else {

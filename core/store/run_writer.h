@@ -55,6 +55,8 @@ class RunWriter {
   void record_resume_changes(const RunStarted& e);
   /// latest_metrics rows of the open transaction, written by commit().
   void write_pending_latest();
+  /// On a resume: throws StoreError when another live process owns the RUNNING run.
+  void refuse_live_owner(const std::string& run_id);
 
   struct Statements;
   std::unique_ptr<SqliteDb> db_;

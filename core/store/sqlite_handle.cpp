@@ -82,6 +82,11 @@ Statement& Statement::bind_blob(int index, const void* data, size_t bytes) {
   return *this;
 }
 
+Statement& Statement::bind_column(int index, const Statement& row, int column) {
+  sqlite3_bind_value(stmt_, index, sqlite3_column_value(row.stmt_, column));
+  return *this;
+}
+
 Statement& Statement::bind_null(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

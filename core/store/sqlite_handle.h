@@ -61,6 +61,8 @@ class Statement {
   Statement& bind_text(int index, const std::string& value);
   Statement& bind_blob(int index, const void* data, size_t bytes);
   Statement& bind_null(int index);
+  /// Binds column `column` of `row`'s current result row, whatever its type (for copying rows).
+  Statement& bind_column(int index, const Statement& row, int column);
 
   /// Advances; true when a row is available, false when done. Throws StoreError.
   bool step();

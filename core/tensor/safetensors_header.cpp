@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion {
 namespace {
@@ -59,23 +60,26 @@ SafetensorsEntry parse_entry(const std::string& path,
   uint64_t bytes = static_cast<uint64_t>(e.itemsize);
   bool overflow = false;
   for (const auto& d : *sh) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 0) {
+    const auto dim = json_to_integer<int64_t>(d);
+    if (!d.is_number_integer() || !dim || *dim < 0) {
       fail(path, name, "shape entries must be non-negative integers, got " + sh->dump());
     }
-    const auto v = d.get<uint64_t>();
+    const auto v = static_cast<uint64_t>(*dim);
     if (v != 0 && bytes > std::numeric_limits<uint64_t>::max() / v) overflow = true;
     bytes = overflow ? 0 : bytes * v;
     e.shape.push_back(static_cast<int64_t>(v));
   }
   if (overflow) fail(path, name, "shape " + sh->dump() + " is too large");
   auto off = j.find("data_offsets");
-  if (off == j.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_integer() ||
-      !(*off)[1].is_number_integer() || (*off)[0].get<int64_t>() < 0 ||
-      (*off)[1].get<int64_t>() < 0) {
+  const bool pair = off != j.end() && off->is_array() && off->size() == 2 &&
+                    (*off)[0].is_number_integer() && (*off)[1].is_number_integer();
+  const auto begin = pair ? json_to_integer<uint64_t>((*off)[0]) : std::nullopt;
+  const auto end = pair ? json_to_integer<uint64_t>((*off)[1]) : std::nullopt;
+  if (!begin || !end) {
     fail(path, name, "'data_offsets' must be [begin, end] with non-negative integers");
   }
-  e.begin = (*off)[0].get<uint64_t>();
-  e.end = (*off)[1].get<uint64_t>();
+  e.begin = *begin;
+  e.end = *end;
   if (e.end < e.begin) fail(path, name, "data_offsets end < begin (" + off->dump() + ")");
   if (e.end > data_size) {
     fail(path, name,
@@ -146,8 +150,15 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
   std::string text(header_len, '\0');
   in.read(text.data(), static_cast<std::streamsize>(header_len));
   if (!in) fail(path, "", "could not read the header");
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) fail(path, "", "header is not valid JSON");
+  nlohmann::json j;
+  try {
+    j = parse_json_bounded(text, JsonLimits::safetensors_header());
+  } catch (const JsonInputError& e) {
+    // A duplicate key is a tensor named twice; the format forbids it.
+    fail(path, "",
+         "header is not valid JSON (" + e.where() +
+             " of the header, which starts at byte 8): " + e.reason());
+  }
   if (!j.is_object()) fail(path, "", "header is not a JSON object");
 
   h.data_start = 8 + header_len;
@@ -163,16 +174,38 @@ SafetensorsHeader read_safetensors_header(const std::string& path) {
     }
     h.entries.push_back(parse_entry(path, name, value, data_size));
   }
-  // Overlaps: sorted by begin, each range must start at or after the previous end.
+  // The format's rules: the data section is indexed entirely, in order of the offsets, without
+  // overlaps or holes (zero-size tensors may share an offset).
   std::vector<const SafetensorsEntry*> by_offset;
   for (const auto& e : h.entries) by_offset.push_back(&e);
-  std::sort(
-      by_offset.begin(), by_offset.end(),
-      [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    if (by_offset[i]->begin < by_offset[i - 1]->end) {
-      fail(path, by_offset[i]->name, "data range overlaps tensor '" + by_offset[i - 1]->name + "'");
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
+              return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+            });
+  uint64_t covered = 0;
+  const SafetensorsEntry* previous = nullptr;
+  for (const auto* e : by_offset) {
+    if (e->begin < covered) {
+      fail(path, e->name, "data range overlaps tensor '" + previous->name + "'",
+           "the file is corrupt; re-download or re-export it");
     }
+    if (e->begin > covered) {
+      fail(path, e->name,
+           "a hole of " + std::to_string(e->begin - covered) + " bytes before its data (bytes " +
+               std::to_string(covered) + " to " + std::to_string(e->begin) +
+               " of the data section belong to no tensor)",
+           "the file is corrupt; re-download or re-export it");
+    }
+    covered = e->end;
+    previous = e;
+  }
+  if (covered != data_size) {
+    fail(path, previous ? previous->name : "",
+         std::to_string(data_size - covered) +
+             " bytes after the last tensor's data belong to no "
+             "tensor (data section " +
+             std::to_string(data_size) + " bytes)",
+         "the file is corrupt or was appended to; re-download or re-export it");
   }
   return h;
 }

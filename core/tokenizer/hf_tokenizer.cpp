@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/tokenizer/utf8.h"
 
 namespace apportion::tok {
@@ -55,6 +56,10 @@ void HfTokenizer::parse_added_tokens(const JsonField& list) {
     AddedToken t;
     t.id = entry.at("id").as_int();
     if (t.id < 0) entry.at("id").fail("must not be negative", "the file is corrupt");
+    if (t.id >= (int64_t{1} << 24)) {
+      entry.at("id").fail("id " + std::to_string(t.id) + " is beyond any vocabulary (16M ids)",
+                          "the file is corrupt");
+    }
     t.content = entry.at("content").as_string();
     if (t.content.empty()) entry.at("content").fail("must not be empty", "the file is corrupt");
     if (utf8_valid_prefix(t.content) != t.content.size()) {
@@ -89,7 +94,13 @@ void HfTokenizer::resolve_special_ids(const nlohmann::json& root, const FolderTo
   auto padding = root.find("padding");
   if (padding != root.end() && padding->is_object()) {
     auto id = padding->find("pad_id");
-    if (id != padding->end() && id->is_number_integer()) pad = id->get<int64_t>();
+    if (id != padding->end() && id->is_number_integer()) {
+      pad = json_to_integer<int64_t>(*id);
+      if (!pad || *pad < 0) {
+        throw TokenizerError(path_ + ": padding.pad_id " + id->dump() +
+                             " is not a token id; fix or remove the padding section");
+      }
+    }
   }
   if (!pad) pad = named(folder.pad_token);
   if (!pad) pad = folder.pad_token_id;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 
 namespace apportion::tok {
 
@@ -74,7 +75,9 @@ int64_t JsonField::as_int() const {
   if (!value_->is_number_integer()) {
     fail("expected an integer, found " + json_kind(*value_), "the file is corrupt");
   }
-  return value_->get<int64_t>();
+  const auto n = json_to_integer<int64_t>(*value_);
+  if (!n) fail("integer " + value_->dump() + " is out of range", "the file is corrupt");
+  return *n;
 }
 
 std::string JsonField::get_string(const std::string& key, const std::string& fallback) const {
@@ -93,21 +96,12 @@ int64_t JsonField::get_int(const std::string& key, int64_t fallback) const {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw TokenizerError(path + ": cannot be opened; check that it exists and is readable");
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
   try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    const bool truncated = e.byte >= text.size();
-    throw TokenizerError(path + ": " + (truncated ? "truncated JSON" : "invalid JSON") +
-                         " at byte " + std::to_string(e.byte) + " of " +
-                         std::to_string(text.size()) + " (" + e.what() +
-                         "); re-download or re-export the file");
+    return read_json_file_bounded(path, JsonLimits::tokenizer());
+  } catch (const JsonInputError& e) {
+    if (e.where() == "file") throw TokenizerError(path + ": " + e.reason());
+    throw TokenizerError(path + ": " + (e.truncated() ? "truncated JSON" : "invalid JSON") + ", " +
+                         e.where() + ": " + e.reason() + "; re-download or re-export the file");
   }
 }
 

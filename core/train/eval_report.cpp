@@ -9,6 +9,7 @@
 
 #include "core/common/clock.h"
 #include "core/common/durable_file.h"
+#include "core/common/json_parse.h"
 #include "core/store/store_keys.h"
 
 namespace apportion {
@@ -32,7 +33,7 @@ EvalReport::EvalReport(const TrainConfig& train, const std::string& run_dir)
   std::ifstream in(path_, std::ios::binary);
   if (!in) return;
   try {
-    const auto j = nlohmann::json::parse(in);
+    const auto j = read_json_file_bounded(path_, JsonLimits::config());
     if (j.value("rule", std::string()) != rule_) return;
     step_ = j.at("step").get<int64_t>();
     criterion_ = j.at("criterion").get<double>();

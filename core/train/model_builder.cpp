@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Backbone loading / random init, freezing and adapter injection for a run.
 #include "core/train/model_builder.h"
+#include "core/backbone/model_folder_check.h"
 
 #include <torch/torch.h>
 
@@ -32,6 +33,9 @@ BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace
     built.model = TransformerLM(model_cfg);
   }
   built.shape = built.model->config().shape();
+  check_experiment_fits_model(cfg, built.model->config(),
+                              cfg.backbone.path.empty() ? std::string("backbone.config")
+                                                        : cfg.backbone.path + "/config.json");
 
   if (cfg.adapters) {
     // The run's method decides what is built (method_runtime.h): most plan and inject.

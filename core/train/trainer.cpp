@@ -122,7 +122,6 @@ void Trainer::Impl::checkpoint(int64_t step) {
 TrainResult Trainer::Impl::loop() {
   const TrainConfig& t = cfg->train;
   int64_t step = resumed_step;
-  sink->on_run_started(run_started());
   // alloc/* describe the dense projections' experts; runs that adapt only routed backbone
   // experts (DR-LoRA) record drlora/* instead, and a search records its argmax (gsv records).
   const bool dense_adapters =
@@ -289,6 +288,9 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
           "no-grad forward, so it is logged but does not train the routers; set "
           "adapters.balance.coef=0 to make that explicit, or turn checkpointing off");
   }
+  // Outside the try: when the store refuses the run (a resume that another process took over a
+  // moment ago), nothing of this process is in the run, so it must not be finished as FAILED.
+  sink.on_run_started(s.run_started());
   TrainResult result;
   try {
     result = s.loop();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/backbone/model_folder_check.h"
 #include "core/common/error.h"
 #include "core/data/jsonl_dataset.h"
 #include "core/data/token_cache.h"
@@ -28,12 +29,8 @@ std::shared_ptr<const Tokenizer> Trainer::Impl::make_run_tokenizer() const {
   } else {
     tok = std::make_shared<tok::BuiltinByteTokenizer>();
   }
-  const int64_t model_vocab = built.model->config().vocab_size;
-  if (tok->vocab_size() > model_vocab) {
-    throw ModelError("backbone: the tokenizer (" + tok->kind() + ") has " +
-                     std::to_string(tok->vocab_size()) + " tokens but the model's vocab_size is " +
-                     std::to_string(model_vocab) + "; the tokenizer does not belong to this model");
-  }
+  check_tokenizer_fits_model(*tok, built.model->config(),
+                             cfg->backbone.path.empty() ? "backbone" : cfg->backbone.path);
   return tok;
 }
 

@@ -7,6 +7,8 @@
 #            a SIGKILLed one is closed as FAILED ("process lost"); --threads is bounded
 #   resume_set  --resume --set records what it changed; a FINISHED run extends as its error
 #            message says (--set train.steps=…)
+#   double_resume  two `--resume` of one DEAD run started at the same instant: exactly one
+#            trains it (to FINISHED), the other is refused (exit 2) naming the one that does
 set -u
 APP=$1 DATA=$2 CASE=$3
 WS=$(mktemp -d)
@@ -122,6 +124,27 @@ resume_set)
     || fail "extended run did not reach step 12: $("$APP" runs --db "$DB")"
   "$APP" show "$run" --db "$DB" | grep -q "train.steps: 6 → 12" || fail "extension not recorded"
   echo "ok: a FINISHED run extended as its error message says"
+  ;;
+double_resume)
+  start_trainer "$WS/out" 60
+  wait_for_step "$WS/out" 6
+  run=$(run_id_of "$WS/out")
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  for i in 1 2; do
+    "$APP" train --resume "$run" --db "$DB" --threads 1 --progress none 2>"$WS/resume$i.err" &
+    rpid[$i]=$!
+    PIDS+=(${rpid[$i]})
+  done
+  wait ${rpid[1]}; code1=$?
+  wait ${rpid[2]}; code2=$?
+  echo "exit codes: $code1 $code2"
+  [ "$code1$code2" = 02 ] || [ "$code1$code2" = 20 ] \
+    || fail "expected one resume to train and one refusal: $code1/$code2 $(cat "$WS"/resume*.err)"
+  cat "$WS"/resume*.err | grep -Eq "took it over a moment ago|still being trained by process" \
+    || fail "refusal message: $(cat "$WS"/resume*.err)"
+  [ "$(status_of "$run")" = FINISHED ] || fail "the run is $(status_of "$run")"
+  echo "ok: one of two simultaneous resumes trained the run; the other was refused"
   ;;
 *)
   fail "unknown case $CASE"

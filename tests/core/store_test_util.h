@@ -10,7 +10,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/common/error.h"
 #include "core/events/training_events.h"
@@ -100,6 +102,30 @@ inline std::string copy_fixture(const QTemporaryDir& dir) {
   if (!QFile::copy(source, target)) return {};
   QFile::setPermissions(target, QFile::ReadOwner | QFile::WriteOwner);
   return target.toStdString();
+}
+
+/// Overwrites the b-tree leaf page of table `table` found at `position` (0..1) of its leaves in
+/// key order with garbage, as a failing disk would. Returns false when this SQLite lacks the
+/// dbstat table (the caller skips).
+inline bool corrupt_leaf_page(const std::string& db, const std::string& table, double position) {
+  std::vector<int64_t> leaves;
+  sqlite3* h = nullptr;
+  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  const std::string sql =
+      "SELECT pageno FROM dbstat WHERE name = '" + table + "' AND pagetype = 'leaf' ORDER BY path";
+  const bool ok = sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK;
+  while (ok && sqlite3_step(st) == SQLITE_ROW) leaves.push_back(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  if (!ok || leaves.empty()) return false;
+  const int64_t page_size = std::stoll(raw_query(db, "PRAGMA page_size"));
+  const int64_t victim = leaves[static_cast<size_t>(position * static_cast<double>(leaves.size()))];
+  std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp((victim - 1) * page_size);
+  const std::string garbage(static_cast<size_t>(page_size), '\x5a');
+  f.write(garbage.data(), page_size);
+  return static_cast<bool>(f);
 }
 
 }  // namespace apportion::test

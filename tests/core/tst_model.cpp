@@ -375,6 +375,29 @@ class TestModel : public QObject {
                      data8),
            {"overlaps"});
     expect(make_file(R"({"__metadata__":{"k":1}})", ""), {"metadata"});
+    // The format's own rules: one name once, the data section covered in order, no holes.
+    expect(make_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},
+                         "x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                     data8),
+           {"duplicate key \"x\""});
+    expect(make_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", data8),
+           {"4 bytes after the last tensor"});
+    expect(make_file(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data8),
+           {"'x'", "a hole of 4 bytes"});
+    expect(make_file(R"({"x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},
+                         "y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                     data8),
+           {"'y'", "a hole of 2 bytes"});
+    // Numbers beyond int64 and uint64 in shapes and offsets, and a header nested past the
+    // depth limit (65,000 levels used to exhaust the stack while building the message).
+    expect(make_file(R"({"x":{"dtype":"F32","shape":[18446744073709551617],"data_offsets":[0,8]}})",
+                     data8),
+           {"'x'", "shape"});
+    expect(make_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})",
+                     data8),
+           {"'x'"});
+    expect(make_file(R"({"x":{"dtype":"F32","shape":)" + std::string(65000, '[') + "2", data8),
+           {"nested deeper than 64 levels"});
   }
 
  private:

@@ -4,6 +4,7 @@
 
 #include <QFileInfo>
 
+#include "core/common/error.h"
 #include "core/store/run_store.h"
 
 namespace apportion::ui {
@@ -14,6 +15,10 @@ Workspace::Workspace(QString dbPath, std::shared_ptr<RunReader> reader)
 std::shared_ptr<Workspace> Workspace::open(const QString& dbPath) {
   const QFileInfo info(dbPath);
   const QString absolute = info.absoluteFilePath();
+  if (info.isDir()) {
+    throw StoreError(absolute.toStdString() +
+                     " is a folder, not a workspace database; choose the .sqlite file inside it");
+  }
   if (!info.exists()) {
     QDir().mkpath(info.absolutePath());
     RunStore create(absolute.toStdString());  // creates the schema (WAL) and closes again

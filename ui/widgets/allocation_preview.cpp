@@ -7,6 +7,7 @@
 
 #include "core/backbone/model_config.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/estimate/memory_estimate.h"
 #include "core/methods/method_registry.h"
 
@@ -37,8 +38,15 @@ std::optional<ModelConfig> backboneConfig(const ExperimentConfig& cfg,
       if (why) *why = QObject::tr("backbone %1 not found in the workspace").arg(folder);
       return std::nullopt;
     }
-    return ModelConfig::from_json(nlohmann::json::parse(file.readAll().toStdString()),
-                                  file.fileName().toStdString());
+    return ModelConfig::from_json(
+        parse_json_bounded(file.readAll().toStdString(), JsonLimits::config()),
+        file.fileName().toStdString());
+  } catch (const JsonInputError& e) {
+    if (why) {
+      *why = QObject::tr("backbone config.json, %1: %2")
+                 .arg(QString::fromStdString(e.where()), QString::fromStdString(e.reason()));
+    }
+    return std::nullopt;
   } catch (const nlohmann::json::exception& e) {
     if (why) *why = QObject::tr("backbone config.json: %1").arg(QString::fromUtf8(e.what()));
     return std::nullopt;

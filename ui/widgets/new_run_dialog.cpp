@@ -29,6 +29,7 @@
 
 #include "core/allocation/expert_allocation.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/methods/method_registry.h"
 #include "ui/widgets/allocation_preview.h"
@@ -39,21 +40,6 @@
 namespace apportion::ui {
 
 namespace {
-
-/// "line L, column C" of a byte offset in UTF-8 text (nlohmann reports bytes).
-QString lineColumn(const std::string& text, size_t byte) {
-  int line = 1;
-  int column = 1;
-  for (size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return QObject::tr("line %1, column %2").arg(line).arg(column);
-}
 
 const nlohmann::json* at(const nlohmann::json& j, std::initializer_list<const char*> path) {
   const nlohmann::json* node = &j;
@@ -345,10 +331,11 @@ void NewRunDialog::onTextChanged() {
   m_valid = false;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    m_error->setText(tr("JSON syntax error at %1: %2")
-                         .arg(lineColumn(text, e.byte), QString::fromUtf8(e.what())));
+    j = parse_json_bounded(text, JsonLimits::config());
+  } catch (const JsonInputError& e) {
+    m_error->setText(
+        (e.line() > 0 ? tr("JSON syntax error at %1: %2") : tr("JSON error %1: %2"))
+            .arg(QString::fromStdString(e.where()), QString::fromStdString(e.reason())));
     m_launch->setEnabled(false);
     return;
   }
@@ -489,8 +476,8 @@ void NewRunDialog::applyMethod(int /*row*/) {
   if (!method) return;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
-  } catch (const nlohmann::json::parse_error&) {
+    j = parse_json_bounded(m_editor->toPlainText().toStdString(), JsonLimits::config());
+  } catch (const JsonInputError&) {
     return;
   }
   if (!j.is_object() || !j.contains("adapters")) return;
@@ -528,8 +515,8 @@ void NewRunDialog::editJson(const std::function<void(nlohmann::json&)>& edit) {
   if (m_syncing) return;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(m_editor->toPlainText().toStdString());
-  } catch (const nlohmann::json::parse_error&) {
+    j = parse_json_bounded(m_editor->toPlainText().toStdString(), JsonLimits::config());
+  } catch (const JsonInputError&) {
     return;  // fix the syntax in the editor first; the form follows the text
   }
   if (!j.is_object()) return;
@@ -564,10 +551,10 @@ void NewRunDialog::launch() {
   const std::string text = m_editor->toPlainText().toStdString();
   QString name = QStringLiteral("run");
   try {
-    const auto j = nlohmann::json::parse(text);
+    const auto j = parse_json_bounded(text, JsonLimits::config());
     if (j.contains("name") && j["name"].is_string() && !j["name"].get<std::string>().empty())
       name = QString::fromStdString(j["name"].get<std::string>());
-  } catch (const nlohmann::json::exception&) {
+  } catch (const std::exception&) {
   }
   name.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]")), QStringLiteral("_"));
   const QDir configs(m_workspace.filePath(QStringLiteral("configs")));
