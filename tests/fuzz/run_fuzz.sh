@@ -76,9 +76,15 @@ for t in "${targets[@]}"; do
   last=$(grep -E '^#[0-9]+:?[[:space:]]' "$log" | grep -E 'cov: ' | tail -1 || true)
   cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || true)
   ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | grep -oE '[0-9]+' || true)
-  if [ -z "$execs" ]; then  # fork mode, or stopped by a finding: the last status line
-    execs=$(echo "$last" | grep -oE '^#[0-9]+' | tr -d '#' || true)
-    speed=$(echo "$last" | grep -oE 'exec/s:? [0-9]+' | grep -oE '[0-9]+' || true)
+  if [ -z "$execs" ]; then  # fork mode, or stopped by a finding: the driver's last words
+    execs=$(grep -oE 'INFO: fuzzed for [0-9]+ iterations' "$log" | grep -oE '[0-9]+' || true)
+    [ -n "$execs" ] || execs=$(echo "$last" | grep -oE '^#[0-9]+' | tr -d '#' || true)
+    secs=$(grep -oE 'INFO: exiting: [0-9-]+ time: [0-9]+s' "$log" | grep -oE '[0-9]+s$' | tr -d s || true)
+    if [ -n "$execs" ] && [ -n "$secs" ] && [ "$secs" -gt 0 ]; then
+      speed=$((execs / secs))
+    else
+      speed=$(echo "$last" | grep -oE 'exec/s:? [0-9]+' | grep -oE '[0-9]+' || true)
+    fi
   fi
   artifacts=$(find "$out/artifacts/$t" -maxdepth 1 -type f -name '*-*' | wc -l)
   [ "$artifacts" = 0 ] || found=1
