@@ -10,8 +10,12 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
   libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)
-  clang libclang-rt-dev llvm   # tests/fuzz: libFuzzer, ASan/UBSan runtimes, llvm-symbolizer
 )
+# AP_FUZZ=1: clang's libFuzzer, ASan/UBSan runtimes and llvm-symbolizer for tests/fuzz/run_fuzz.sh
+# (CI replays the fuzz corpora with the normal build and needs none of them).
+if [ "${AP_FUZZ:-0}" = 1 ]; then
+  packages+=(clang libclang-rt-dev llvm)
+fi
 if [ "${AP_HEADLESS:-0}" != 1 ]; then
   packages+=(qt6-base-dev libqcustomplot-dev libgl-dev xvfb xauth
              qt6-svg-dev poppler-utils   # SVG figure export; pdfinfo/pdftoppm check exported PDFs

@@ -7,5 +7,3 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/packaging/build.sh"
 cd "${AP_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j2 --timeout 900
-# The libFuzzer targets' replay tests (tests/fuzz): a second, small clang build of ap_core only.
-"$root/tests/fuzz/ci_replay.sh"

@@ -11,9 +11,11 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
+#include "app/cli/workspace_targets.h"
 #include "core/adapters/adapter_io.h"
 #include "core/allocation/expert_allocation.h"
 #include "core/common/error.h"
+#include "core/common/json_parse.h"
 #include "core/config/experiment_config.h"
 #include "core/model/transformer_lm.h"
 #include "core/store/run_reader.h"
@@ -57,10 +59,11 @@ int run_export_adapter(const std::string& db_path, const std::string& run, const
   if (!fs::exists(db)) {
     throw StoreError(db + ": no such workspace database (pass --db PATH)");
   }
-  const RunReader reader(db);
+  const RunReader reader = open_reader(db);
   const auto r = reader.find_run(run);
   if (!r) throw StoreError("no run matching '" + run + "' (list them with `apportion runs`)");
-  const auto cfg = ExperimentConfig::from_json(nlohmann::json::parse(r->config_json));
+  const auto cfg =
+      ExperimentConfig::from_json(parse_json_bounded(r->config_json, JsonLimits::config()));
   if (cfg.is_pretraining()) {
     throw ConfigError("run " + r->run_id +
                       " pretrained a backbone (no adapters); its output folder is already an HF "

@@ -12,6 +12,7 @@
 #include "core/common/error.h"
 #include "core/estimate/memory_estimate.h"
 #include "core/methods/method_registry.h"
+#include "core/model/checkpoint_files.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace apportion::cli {
@@ -44,6 +45,7 @@ int print_dry_run(const ExperimentConfig& cfg, const std::string& db_path, bool 
     if (!cfg.backbone.path.empty()) {
       const fs::path folder = fs::absolute(db_path).parent_path() / cfg.backbone.path;
       check_tokenizer_fits_model(*load_tokenizer(folder.string()), model, folder.string());
+      read_checkpoint_files(folder.string());  // every safetensors header, checked (no weights)
     }
     const ModelShape shape = model.shape();
     int64_t trainable = 0;

@@ -14,6 +14,7 @@
 #include "core/common/clock.h"
 #include "core/common/error.h"
 #include "core/common/uuid.h"
+#include "core/config/json_reader.h"
 #include "core/methods/method_registry.h"
 #include "core/store/liveness.h"
 #include "core/store/process_identity.h"
@@ -126,12 +127,21 @@ Prepared prepare(const TrainArgs& args, const std::string& db_path) {
   } else {
     if (args.config_path.empty()) throw ConfigError("CONFIG is required (an experiment JSON)");
     p.json = load_json_file(args.config_path);
+    if (!p.json.is_object()) {
+      throw ConfigError(args.config_path + ": the config must be a JSON object {…}, got " +
+                        json_type_name(p.json));
+    }
     p.run_id = make_uuid_hex();
   }
   apply_overrides(p.json, args.overrides);
   if (args.max_steps > 0) p.json["train"]["steps"] = args.max_steps;
   if (!args.device.empty()) p.json["train"]["device"] = args.device;
-  p.cfg = ExperimentConfig::from_json(p.json);
+  try {
+    p.cfg = ExperimentConfig::from_json(p.json);
+  } catch (const ConfigError& e) {
+    if (args.config_path.empty()) throw;
+    throw ConfigError(args.config_path + ": " + e.what());  // the file, then the field
+  }
   if (args.pretrain && !p.cfg.is_pretraining()) {
     throw ConfigError(
         "adapters: `apportion pretrain` takes a config without adapters (it trains "
@@ -263,6 +273,21 @@ int run_train(const TrainArgs& args) {
   if (const std::string why = workspace_folder_problem(db_abs); !why.empty()) {
     print_error("--db " + db_path + ": " + why, "pass a --db path inside a folder you can write");
     return kExitUsage;
+  }
+  if (p.cfg.is_pretraining()) {
+    // The backbone folder pretraining writes: refused now, not as a FAILED run at its end.
+    const fs::path out = db_abs.parent_path() / p.cfg.backbone.output;
+    for (fs::path at = out; !at.empty(); at = at.parent_path()) {
+      std::error_code ec;
+      if (!fs::exists(at, ec)) continue;
+      if (!fs::is_directory(at, ec)) {
+        print_error("backbone.output: " + out.string() + " cannot be created: " + at.string() +
+                        " is a file",
+                    "set backbone.output to a folder path (relative to the workspace)");
+        return kExitUsage;
+      }
+      break;
+    }
   }
   const bool json_mode =
       args.progress == "json" || (args.progress == "auto" && !::isatty(STDOUT_FILENO));

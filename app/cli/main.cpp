@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -35,17 +37,26 @@ Examples:
   apportion export --table --groups [--format csv] --db ws/workspace.sqlite
 )";
 
+/// `--db ''` would silently mean the default workspace: refused.
+const CLI::Validator kNonEmptyPath(
+    [](std::string& s) {
+      return s.empty() ? std::string("must not be empty (give a .sqlite file path)")
+                       : std::string();
+    },
+    "PATH");
+
 void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
   auto* config = cmd->add_option("CONFIG", args.config_path, "experiment JSON file");
   if (config_required) config->required();
-  cmd->add_option("--db", args.db_path, "workspace database (created if missing)");
+  cmd->add_option("--db", args.db_path, "workspace database (created if missing)")
+      ->check(kNonEmptyPath);
   cmd->add_option("--set", args.overrides, "override a config field: key=value (repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("--max-steps", args.max_steps, "set train.steps (total optimiser steps)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<int>::max()}));
   cmd->add_option("--stop-after", args.stop_after,
                   "stop like SIGTERM after this step (checkpoint, KILLED); resume later")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()));
   cmd->add_option("--progress", args.progress,
                   "stdout: auto (bar on a terminal, else JSON lines), json, bar, none")
       ->check(CLI::IsMember({"auto", "json", "bar", "none"}));
@@ -103,7 +114,7 @@ int main(int argc, char** argv) {
   std::string db_path, run_id, csv_dir, peft_dir;
   bool as_json = false, groups = false;
   auto* runs = app.add_subcommand("runs", "list the runs of a workspace");
-  runs->add_option("--db", db_path, "workspace database");
+  runs->add_option("--db", db_path, "workspace database")->check(kNonEmptyPath);
   runs->add_flag("--json", as_json, "print JSON instead of a table");
   runs->add_flag("--groups", groups,
                  "one row per seed group (runs of one config that differ only by seed)");
@@ -111,7 +122,7 @@ int main(int argc, char** argv) {
   auto* close = app.add_subcommand(
       "close", "mark a DEAD run FAILED (RUNNING in the store, but its process is gone)");
   close->add_option("RUN", run_id, "run id or unique prefix")->required();
-  close->add_option("--db", db_path, "workspace database");
+  close->add_option("--db", db_path, "workspace database")->check(kNonEmptyPath);
   close->add_flag("--force", force,
                   "also close a run whose owner is unknown (written before schema version 3)");
   std::string salvage_from, salvage_to;
@@ -123,7 +134,7 @@ int main(int argc, char** argv) {
       "show", "show one run (config, tags, metrics, artifacts) or a seed group (statistics)");
   show->add_option("GROUP_OR_RUN", run_id, "seed group key prefix, or run id or unique prefix")
       ->required();
-  show->add_option("--db", db_path, "workspace database");
+  show->add_option("--db", db_path, "workspace database")->check(kNonEmptyPath);
   show->add_flag("--json", as_json, "print JSON");
   auto* exp =
       app.add_subcommand("export",
@@ -132,7 +143,7 @@ int main(int argc, char** argv) {
   exp->add_option("GROUP_OR_RUN", run_id,
                   "run id or unique prefix; with --csv also a seed group key prefix (not with "
                   "--table)");
-  exp->add_option("--db", db_path, "workspace database");
+  exp->add_option("--db", db_path, "workspace database")->check(kNonEmptyPath);
   auto* exp_csv = exp->add_option("--csv", csv_dir, "folder for the CSV files");
   auto* exp_peft = exp->add_option(
       "--peft", peft_dir, "folder for the adapters (PEFT LoRA; LoRA-MoE runs: LoRA-MoE layout)");
@@ -183,7 +194,7 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
       "compare", "compare eval/acc and eval/acc/<task> of two seed groups or runs (Welch 95 % CI)");
   compare->add_option("A", compare_a, "seed group key prefix or run id prefix")->required();
   compare->add_option("B", compare_b, "seed group key prefix or run id prefix")->required();
-  compare->add_option("--db", db_path, "workspace database");
+  compare->add_option("--db", db_path, "workspace database")->check(kNonEmptyPath);
   compare->add_flag("--json", as_json, "print JSON");
   auto* tasks = app.add_subcommand("tasks", "describe the built-in task suite");
   std::string tokenize_dir;
@@ -214,6 +225,16 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
                            "also run a forward pass and report the logit change");
   import_adapter->add_flag("--json", import_json, "print JSON instead of a table");
 
+  // CLI11 says only "A subcommand is required" for a misspelt one: name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+    if (!known) {
+      print_error(std::string("unknown subcommand '") + argv[1] + "'",
+                  "`apportion --help` lists the subcommands");
+      return kExitUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -245,6 +266,11 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
     if (inspect->parsed()) return run_inspect(inspect_dir, inspect_json);
   } catch (const apportion::Error& e) {
     print_error(e.what());
+    return kExitUsage;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // An output folder that cannot be made (a file in the way, no permission): a usage error.
+    print_error("cannot write '" + e.path1().string() + "': " + e.code().message(),
+                "give an output path inside a folder you can write");
     return kExitUsage;
   } catch (const std::exception& e) {
     print_error(std::string("unexpected: ") + e.what(),

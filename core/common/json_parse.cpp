@@ -70,6 +70,23 @@ std::string plain_reason(const std::string& what) {
   return s;
 }
 
+// Bytes of `s` that are not printable ASCII written as \xNN, so a message never carries the
+// invalid UTF-8 or control bytes nlohmann quotes from the input ("last read: ...").
+std::string printable(const std::string& s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 // One open array or object while parsing, for duplicate-key detection and the error's path.
 struct Frame {
   bool is_array = false;
@@ -153,7 +170,7 @@ nlohmann::json parse_json_bounded(std::string_view text, const JsonLimits& limit
     if (const auto* pe = dynamic_cast<const json::parse_error*>(&e)) {
       byte = pe->byte == 0 ? 0 : pe->byte - 1;
     }
-    std::string reason = plain_reason(e.what());
+    std::string reason = printable(plain_reason(e.what()));
     if (e.id == 406) {
       reason = reason.replace(0, std::string("number overflow parsing").size(),
                               "number out of range (beyond a double's ±1.8e308):");

@@ -22,24 +22,28 @@ nlohmann::json load_json_file(const std::string& path) {
 }
 
 void apply_overrides(nlohmann::json& j, const std::vector<std::string>& overrides) {
-  for (const auto& item : overrides) {
-    const auto eq = item.find('=');
+  for (const auto& whole : overrides) {
+    // Messages quote the override; a hostile 70 KB value is cut to its first 80 bytes.
+    const std::string item =
+        whole.size() <= 80 ? whole
+                           : whole.substr(0, 80) + "… (" + std::to_string(whole.size()) + " bytes)";
+    const auto eq = whole.find('=');
     if (eq == std::string::npos || eq == 0) {
       throw ConfigError("--set " + item + ": expected key=value, e.g. --set train.lr=3e-4");
     }
-    const std::string key = item.substr(0, eq);
-    const std::string text = item.substr(eq + 1);
+    const std::string key = whole.substr(0, eq);
+    const std::string text = whole.substr(eq + 1);
     nlohmann::json value;
     try {
       value = parse_json_bounded(text, JsonLimits::config());
     } catch (const JsonInputError& e) {
-      // Bare words are strings (--set allocation.preset=2468 stays a string below); text that
-      // looks like JSON but is broken is an error, not a string.
-      const char first = text.empty() ? ' ' : text[0];
-      if (std::string("[{\"").find(first) != std::string::npos ||
-          e.reason().find("out of range") != std::string::npos) {
-        throw ConfigError("--set " + item + ": invalid JSON value, " + e.where() + ": " +
-                          e.reason());
+      // Bare words are strings (--set allocation.preset=2468 stays a string below, and so does
+      // a regex such as [A-D]); JSON that is hostile rather than broken is an error.
+      const std::string& why = e.reason();
+      if (e.where() == "file" || why.find("nested deeper") != std::string::npos ||
+          why.find("duplicate key") != std::string::npos ||
+          why.find("out of range") != std::string::npos) {
+        throw ConfigError("--set " + item + ": invalid JSON value, " + e.where() + ": " + why);
       }
       value = text;
     }

@@ -39,6 +39,12 @@ std::string string_field(const nlohmann::json& j,
 std::vector<Example> read_jsonl_examples(const std::string& path,
                                          const std::string& template_name,
                                          const std::string& task) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw DataError(path +
+                    ": is a folder, not a data file (check data.train_file / "
+                    "data.eval_file: give a .jsonl file)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw DataError(path +

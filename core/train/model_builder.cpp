@@ -1,18 +1,42 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Backbone loading / random init, freezing and adapter injection for a run.
 #include "core/train/model_builder.h"
-#include "core/backbone/model_folder_check.h"
 
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <set>
 
+#include "core/backbone/model_folder_check.h"
 #include "core/common/error.h"
 #include "core/train/method_runtime.h"
 #include "core/train/trainer.h"
 
 namespace apportion {
+
+namespace {
+
+/// Builds the model; a failed allocation (a config asking for terabytes) becomes a ModelError
+/// naming the config and its size fields instead of LibTorch's allocator trace.
+template <typename F>
+TransformerLM with_allocation_message(const std::string& where, F&& build) {
+  try {
+    return build();
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    if (what.find("alloc") == std::string::npos) throw;
+    throw ModelError(where + ": the model does not fit in memory (" +
+                     what.substr(0, what.find('\n')) +
+                     "); check hidden_size, intermediate_size, num_hidden_layers and vocab_size, "
+                     "or `apportion train CONFIG --dry-run` for the estimate");
+  } catch (const std::bad_alloc&) {
+    throw ModelError(where +
+                     ": the model does not fit in memory; check hidden_size, "
+                     "intermediate_size, num_hidden_layers and vocab_size");
+  }
+}
+
+}  // namespace
 
 BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace_dir) {
   torch::manual_seed(cfg.seed);
@@ -25,12 +49,14 @@ BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace
                        "`apportion pretrain experiments/pretrain-tiny.json --db <workspace>.sqlite`"
                        ", or point backbone.path at an HF model folder");
     }
-    built.model = load_pretrained(dir);
+    built.model =
+        with_allocation_message(dir + "/config.json", [&] { return load_pretrained(dir); });
   } else {
     auto model_cfg = ModelConfig::from_json(cfg.backbone.config, "backbone.config");
     // Runs built from an inline config train with the byte tokenizer; say so in config.json.
     if (model_cfg.apportion_tokenizer.empty()) model_cfg.apportion_tokenizer = "byte";
-    built.model = TransformerLM(model_cfg);
+    built.model =
+        with_allocation_message("backbone.config", [&] { return TransformerLM(model_cfg); });
   }
   built.shape = built.model->config().shape();
   check_experiment_fits_model(cfg, built.model->config(),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# CI step (packaging/test.sh): a second, small build with clang of ap_core and the libFuzzer
+# The sanitized replay (optional; CI replays with tests/fuzz/replay instead): a build with clang of ap_core and the libFuzzer
 # targets (AP_FUZZ=ON: no LibTorch, no Qt) into build-fuzz/ (or $AP_FUZZ_BUILD_DIR), then the
 # replay tests: every target runs once over its seed corpus and saved regression inputs.
 set -euo pipefail
