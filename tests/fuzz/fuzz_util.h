@@ -4,8 +4,10 @@
 // outcome for bad input; crashes, sanitizer reports, leaks, timeouts and OOMs are findings).
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -21,14 +23,23 @@
 namespace apportion::fuzz {
 
 /// A folder private to this process (/dev/shm, else the temp dir), created once and removed at
-/// exit. Files written into it are reused from one input to the next.
+/// exit. Files written into it are reused from one input to the next. A crash skips the
+/// removal, so the folders of processes that no longer exist are removed on creation.
 inline const std::string& scratch_dir() {
-  // Never destroyed: the atexit handler below runs after static destructors of later statics.
+  // Never destroyed, so that the atexit handler below can still read it.
   static const std::string* const dir = [] {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path base =
         fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
+    for (const auto& entry : fs::directory_iterator(base, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("ap-fuzz-", 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + 8, nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+        fs::remove_all(entry.path(), ec);
+      }
+    }
     const fs::path d = base / ("ap-fuzz-" + std::to_string(::getpid()));
     fs::create_directories(d);
     return new std::string(d.string());
