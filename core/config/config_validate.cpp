@@ -126,9 +126,9 @@ void validate_data(const DataConfig& d) {
 
 void validate_train(const TrainConfig& t) {
   require(t.steps >= 1, "train.steps", "must be >= 1" + got(t.steps));
-  require(t.micro_batch_size >= 1 && t.micro_batch_size <= 65536, "train.micro_batch_size",
-          "must be in 1..65536 (raise train.grad_accum for a larger batch)" +
-              got(t.micro_batch_size));
+  require(
+      t.micro_batch_size >= 1 && t.micro_batch_size <= 65536, "train.micro_batch_size",
+      "must be in 1..65536 (raise train.grad_accum for a larger batch)" + got(t.micro_batch_size));
   require(t.grad_accum >= 1 && t.grad_accum <= 1000000, "train.grad_accum",
           "must be in 1..1000000" + got(t.grad_accum));
   require(t.lr > 0 && t.lr < 10, "train.lr", "must be in (0, 10)" + got(t.lr));
