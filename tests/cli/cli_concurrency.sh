@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Concurrent writers with real processes: cli_concurrency.sh APPORTION DATA_DIR [STEPS].
+# Concurrent writers with real processes: cli_concurrency.sh APPORTION DATA_DIR [STEPS [POLLER]].
 # Four `apportion train` processes write into one store at once while two readers poll
-# `apportion runs --json` and `apportion show RUN --json` every 0.2 s. Checks: every writer exits 0
+# `apportion runs --json` and `apportion show RUN --json` every 0.2 s, and (with POLLER, the
+# store_poller program) one in-process RunReader polls the run list and every run's new
+# train/loss rows every 0.2 s from before the first writer starts. Checks: every writer exits 0
 # FINISHED, no output mentions a busy or locked database, no reader call fails, and every run's
 # exported metrics hold one train/loss row per logged step. Prints the measured numbers.
 set -u
-APP=$1 DATA=$2 STEPS=${3:-200}
+APP=$1 DATA=$2 STEPS=${3:-200} POLLER=${4:-}
 WRITERS=4
 WS=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WS"' EXIT
@@ -16,6 +18,10 @@ now_ms() { date +%s%3N; }
 run_id_of() { head -n 1 "$WS/w$1.out" | sed -n 's/.*"run_id":"\([0-9a-f]*\)".*/\1/p'; }
 
 LOG_EVERY=1
+if [ -n "$POLLER" ]; then
+  "$POLLER" "$DB" "$WS/stop-poller" >"$WS/poller.out" 2>"$WS/poller.err" &
+  poller_pid=$!
+fi
 start=$(now_ms)
 pids=()
 for w in $(seq 1 $WRITERS); do
@@ -97,6 +103,21 @@ read -r show_polls show_fail show_mean show_max <"$WS/r.show.count"
 [ "$runs_polls" -ge 2 ] && [ "$show_polls" -ge 2 ] ||
   fail "readers polled only $runs_polls (runs) and $show_polls (show) times (writers too fast?)"
 
+# The in-process poller: many polls, no failure, and it saw every train/loss row as it came.
+poller_report=''
+if [ -n "$POLLER" ]; then
+  touch "$WS/stop-poller"
+  wait "$poller_pid"
+  poller_code=$?
+  read -r _ p_polls _ p_fail _ p_max _ p_rows <"$WS/poller.out"
+  [ "$poller_code" = 0 ] && [ "$p_fail" = 0 ] ||
+    fail "the poller failed $p_fail of $p_polls polls: $(head -n 3 "$WS/poller.err")"
+  [ "$p_polls" -ge 20 ] || fail "the poller polled only $p_polls times"
+  [ "$p_rows" = $((WRITERS * STEPS / LOG_EVERY)) ] ||
+    fail "the poller saw $p_rows train/loss rows, expected $((WRITERS * STEPS / LOG_EVERY))"
+  poller_report=" in-process poller: $p_polls polls every 0.2 s (max $p_max ms), 0 failures, all $p_rows train/loss rows seen;"
+fi
+
 # Every run's metric rows are complete: one train/loss per logged step, steps 1..STEPS.
 expected=$((STEPS / LOG_EVERY))
 rows_report=''
@@ -116,6 +137,6 @@ secs() { echo "$(($1 / 1000)).$(($1 % 1000 / 100)) s"; }
 echo "ok: $WRITERS writers x $STEPS steps in $(secs $((end - start))) (all FINISHED; all run rows after" \
      "$(secs $((started - start)))); readers over the remaining $(secs $((end - started))):" \
      "$runs_polls runs polls (mean $runs_mean ms, max $runs_max ms), $show_polls show polls" \
-     "(mean $show_mean ms, max $show_max ms), 0 failures;" \
+     "(mean $show_mean ms, max $show_max ms), 0 failures;$poller_report" \
      "train/loss rows per run $expected; metric rows per run:$rows_report"
 echo "PASS: concurrency"
