@@ -169,6 +169,14 @@ nlohmann::json parse_json_bounded(std::string_view text, const JsonLimits& limit
     size_t byte = 0;
     if (const auto* pe = dynamic_cast<const json::parse_error*>(&e)) {
       byte = pe->byte == 0 ? 0 : pe->byte - 1;
+    } else if (e.id == 406) {
+      // "number overflow parsing '1e999'" carries no offset: find the number in the text.
+      const std::string what = e.what();
+      const auto open = what.find('\''), close = what.rfind('\'');
+      if (open != std::string::npos && close > open) {
+        const auto at = text.find(what.substr(open + 1, close - open - 1));
+        if (at != std::string_view::npos) byte = at;
+      }
     }
     std::string reason = printable(plain_reason(e.what()));
     if (e.id == 406) {
