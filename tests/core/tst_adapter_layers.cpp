@@ -44,6 +44,7 @@ class TestAdapterLayers : public QObject {
             {"adapters",
              {{"method", method}, {"r", 4}, {"top_k", 2}, {"layers_to_transform", layers}}},
             {"allocation", {{"method", method == "lora" ? "uniform" : "mola"}, {"preset", "2468"}}},
+            {"data", {{"max_seq_len", mc.max_position_embeddings}}},  // build_model checks it
             {"seed", 3u}};
         const auto cfg = ExperimentConfig::from_json(j);
         const std::string what = method + " on layers " + nlohmann::json(layers).dump();
