@@ -39,9 +39,7 @@ ModelConfig backbone_config(const ExperimentConfig& cfg, const std::string& db_p
 int print_dry_run(const ExperimentConfig& cfg, const std::string& db_path, bool as_json) {
   try {
     const ModelConfig model = backbone_config(cfg, db_path);
-    check_experiment_fits_model(cfg, model,
-                                cfg.backbone.path.empty() ? std::string("backbone.config")
-                                                          : cfg.backbone.path + "/config.json");
+    check_experiment_fits_model(cfg, model);
     if (!cfg.backbone.path.empty()) {
       const fs::path folder = fs::absolute(db_path).parent_path() / cfg.backbone.path;
       check_tokenizer_fits_model(*load_tokenizer(folder.string()), model, folder.string());

@@ -42,10 +42,10 @@ void check_tokenizer_fits_model(const Tokenizer& tokenizer,
   }
 }
 
-void check_experiment_fits_model(const ExperimentConfig& cfg,
-                                 const ModelConfig& model,
-                                 const std::string& config_path) {
+void check_experiment_fits_model(const ExperimentConfig& cfg, const ModelConfig& model) {
   if (cfg.data.max_seq_len > model.max_position_embeddings) {
+    const std::string config_path = cfg.backbone.path.empty() ? std::string("backbone.config")
+                                                              : cfg.backbone.path + "/config.json";
     throw ConfigError("data.max_seq_len: " + std::to_string(cfg.data.max_seq_len) +
                       " is longer than the model's max_position_embeddings " +
                       std::to_string(model.max_position_embeddings) + " (" + config_path +

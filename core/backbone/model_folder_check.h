@@ -7,7 +7,7 @@
 // Intended usage:
 //   const ModelConfig model = ModelConfig::from_json(j, "models/x/config.json");
 //   check_tokenizer_fits_model(*load_tokenizer("models/x"), model, "models/x");  // ModelError
-//   check_experiment_fits_model(cfg, model, "models/x/config.json");             // ConfigError
+//   check_experiment_fits_model(cfg, model);                                      // ConfigError
 #pragma once
 
 #include <string>
@@ -24,9 +24,9 @@ void check_tokenizer_fits_model(const Tokenizer& tokenizer,
                                 const ModelConfig& model,
                                 const std::string& folder);
 
-/// Throws ConfigError when data.max_seq_len exceeds the model's max_position_embeddings.
-void check_experiment_fits_model(const ExperimentConfig& cfg,
-                                 const ModelConfig& model,
-                                 const std::string& config_path);
+/// Throws ConfigError when data.max_seq_len exceeds the model's max_position_embeddings; the
+/// message names where the model config came from (backbone.config, or the folder's
+/// config.json).
+void check_experiment_fits_model(const ExperimentConfig& cfg, const ModelConfig& model);
 
 }  // namespace apportion

@@ -59,9 +59,7 @@ BuiltModel build_model(const ExperimentConfig& cfg, const std::string& workspace
         with_allocation_message("backbone.config", [&] { return TransformerLM(model_cfg); });
   }
   built.shape = built.model->config().shape();
-  check_experiment_fits_model(cfg, built.model->config(),
-                              cfg.backbone.path.empty() ? std::string("backbone.config")
-                                                        : cfg.backbone.path + "/config.json");
+  check_experiment_fits_model(cfg, built.model->config());
 
   if (cfg.adapters) {
     // The run's method decides what is built (method_runtime.h): most plan and inject.
