@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
   libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)
+  slurmctld slurmd slurm-client munge   # tests/remote: a loopback Slurm cluster (slurm_cluster.sh)
 )
 # AP_FUZZ=1: clang's libFuzzer, ASan/UBSan runtimes and llvm-symbolizer for tests/fuzz/run_fuzz.sh
 # (CI replays the fuzz corpora with the normal build and needs none of them).
@@ -34,5 +35,14 @@ echo "install-deps: installing ${missing[*]}"
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# munge/slurmctld/slurmd postinsts start their services through invoke-rc.d. Without systemd and
+# without Docker's policy-rc.d (exit 101) that would leave a system munged running; deny service
+# starts while installing (tests/remote runs private daemons; Slurm's need /etc/slurm/slurm.conf).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
