@@ -15,6 +15,9 @@
 #include "core/common/error.h"
 #include "core/common/uuid.h"
 #include "core/config/json_reader.h"
+#include "core/distributed/dist_env.h"
+#include "core/distributed/dist_world.h"
+#include "core/distributed/rank_sink.h"
 #include "core/methods/method_registry.h"
 #include "core/store/liveness.h"
 #include "core/store/process_identity.h"
@@ -188,14 +191,16 @@ Prepared prepare_stage(const Prepared& p, const nlohmann::json& json, std::strin
   return stage;
 }
 
-/// Runs one prepared config as one run in the store; returns the exit code.
+/// Runs one prepared config as one run in the store; returns the exit code. In a data-parallel
+/// world (rank 0) it first sends the run to the other ranks.
 int run_one(const Prepared& p,
             const TrainArgs& args,
             RunStore& store,
             const fs::path& db_abs,
             bool json_mode,
             const std::string& run_name,
-            StopSource& stop) {
+            StopSource& stop,
+            DistWorld* world = nullptr) {
   StdoutJsonSink json_sink(p.run_id, db_abs.string());
   TerminalSink terminal_sink;
   const std::string run_id = p.run_id;
@@ -223,6 +228,13 @@ int run_one(const Prepared& p,
   opt.resume = !args.resume.empty();
   opt.stop_after_step = args.stop_after;
   opt.threads = args.threads;
+  opt.world = world;
+  if (world) {
+    world->publish(
+        "run",
+        nlohmann::json{{"run_id", p.run_id}, {"config", p.json.dump()}, {"resume", opt.resume}}
+            .dump());
+  }
 
   TrainResult result;
   try {
@@ -249,6 +261,60 @@ int run_one(const Prepared& p,
   return code;
 }
 
+/// A rank ≥ 1 of a data-parallel world: trains the run rank 0 sends (it alone prepares the
+/// config, opens the store and writes); this process writes nothing but its errors.
+int follow_rank0(const TrainArgs& args, DistWorld& world) {
+  const std::string who = world.env().label();
+  nlohmann::json run;
+  try {
+    run = nlohmann::json::parse(world.fetch("run"));
+    world.publish("read/" + std::to_string(world.rank()), "");
+  } catch (const std::exception& e) {
+    print_error(who + ": " + e.what());
+    return kExitFailed;
+  }
+  if (run.contains("exit")) {  // rank 0 ended before training (an error, a dry run)
+    const int code = run["exit"].get<int>();
+    if (code != kExitFinished) {
+      print_error(who + ": rank 0 ended before training (exit code " + std::to_string(code) +
+                  "); see its messages");
+    }
+    return code;
+  }
+  Prepared p;
+  TrainOptions opt;
+  try {
+    p.run_id = run.at("run_id").get<std::string>();
+    p.json = nlohmann::json::parse(run.at("config").get<std::string>());
+    p.cfg = ExperimentConfig::from_json(p.json);
+    opt.resume = run.at("resume").get<bool>();
+  } catch (const std::exception& e) {
+    print_error(who + ": the run rank 0 sent is unreadable: " + e.what());
+    return kExitUsage;
+  }
+  // Paths resolve as on rank 0 (the same command line); the run folder is never written here.
+  const fs::path db_abs = fs::absolute(args.db_path.empty() ? default_db_path() : args.db_path);
+  const fs::path workspace = db_abs.parent_path();
+  opt.run_id = p.run_id;
+  opt.workspace_dir = workspace.string();
+  opt.run_dir = (workspace / "runs" / p.run_id).string();
+  opt.config_json = p.json.dump();
+  opt.stop_after_step = args.stop_after;
+  opt.threads = args.threads;
+  opt.world = &world;
+  StopSource stop;
+  install_stop_signals(stop);
+  RankSink sink(who);
+  try {
+    return exit_code_for(Trainer().run(p.cfg, opt, sink, StopToken(stop)).status);
+  } catch (const std::exception& e) {
+    print_error(who + ": " + e.what());
+    return kExitUsage;
+  }
+}
+
+int train_as(const TrainArgs& args, DistWorld* world);
+
 }  // namespace
 
 std::string check_train_config(const TrainArgs& args) {
@@ -257,6 +323,33 @@ std::string check_train_config(const TrainArgs& args) {
 }
 
 int run_train(const TrainArgs& args) {
+  DistEnv env;
+  try {
+    env = dist_env_from_environment();
+  } catch (const Error& e) {
+    print_error(e.what(), "fix the launcher's variables, or set APPORTION_DIST=off");
+    return kExitUsage;
+  }
+  if (!env.distributed() || args.dry_run) return train_as(args, nullptr);
+  // A data-parallel launch (docs/DISTRIBUTED.md): every rank joins, rank 0 prepares the run.
+  std::unique_ptr<DistWorld> world;
+  try {
+    world = DistWorld::connect(env);
+  } catch (const Error& e) {
+    print_error(e.what());
+    return kExitUsage;
+  }
+  if (env.rank != 0) return follow_rank0(args, *world);
+  const int code = train_as(args, world.get());
+  // Ended before it sent a run (a refused config, workspace or store): the others end alike.
+  if (!world->published("run")) world->publish("run", nlohmann::json{{"exit", code}}.dump());
+  world->await_ranks("read/", 10);
+  return code;
+}
+
+namespace {
+
+int train_as(const TrainArgs& args, DistWorld* world) {
   const std::string db_path = args.db_path.empty() ? default_db_path() : args.db_path;
   Prepared p;
   std::vector<MethodStage> stages;
@@ -302,7 +395,16 @@ int run_train(const TrainArgs& args) {
   }
   StopSource stop;
   install_stop_signals(stop);
-  if (stages.size() == 1) return run_one(p, args, *store, db_abs, json_mode, args.name, stop);
+  if (stages.size() == 1) {
+    return run_one(p, args, *store, db_abs, json_mode, args.name, stop, world);
+  }
+  if (world) {
+    const Method& method = method_of(p.cfg);
+    print_error(method.label() + " runs as " + std::to_string(stages.size()) +
+                    " runs in a row, and a data-parallel launch trains one run",
+                "run its stages one at a time (allocation." + method.section() + ".stage)");
+    return kExitUsage;
+  }
 
   // A multi-stage method: each stage a run of its own, linked to the run before it.
   const Method& method = method_of(p.cfg);
@@ -339,5 +441,7 @@ int run_train(const TrainArgs& args) {
   store->flush();
   return code;
 }
+
+}  // namespace
 
 }  // namespace apportion::cli

@@ -96,15 +96,48 @@ class DrLoraHooks : public TrainingHooks {
     ctx_.sink->on_tag({"drlora/saliency", cfg_.allocation.drlora.saliency});
   }
 
+  void before_micro_step(int64_t /*step*/,
+                         int micro,
+                         const Batch& /*batch*/,
+                         double /*lr*/) override {
+    micro_ = micro;
+  }
+
+  /// The frequency is observed per micro-batch and applied in micro-batch order before the
+  /// clip, after the observations of every rank are summed (each micro-batch runs on one rank;
+  /// the others contribute zeros), so a data-parallel run tracks what one process does.
   void after_forward(const Batch& batch) override {
     const ModelConfig& mc = built_.model->config();
     const auto mask = batch.attention_mask.reshape({-1});
-    scheduler_.observe_routing(built_.model->backbone_router_logits(), mc.num_experts_per_tok,
-                               mc.norm_topk_prob,
-                               mask.to(built_.model->parameters().front().device()));
+    const at::Tensor obs = scheduler_.routing_observation(
+        built_.model->backbone_router_logits(), mc.num_experts_per_tok, mc.norm_topk_prob,
+        mask.to(built_.model->parameters().front().device()));  // [layers, N + 1]
+    if (!pending_.defined()) {
+      pending_ = torch::zeros({cfg_.train.grad_accum, obs.size(0), obs.size(1)}, torch::kFloat64);
+    }
+    pending_[micro_].copy_(obs);
   }
 
-  void before_clip(int64_t /*step*/) override { scheduler_.observe_gradients(); }
+  /// The gradients are already summed over the ranks here (the trainer's all-reduce).
+  void before_clip(int64_t /*step*/) override {
+    if (pending_.defined()) {
+      ctx_.collective->all_reduce_sum(pending_, "the DR-LoRA routing frequencies");
+      for (int64_t m = 0; m < pending_.size(0); ++m)
+        scheduler_.observe_routing_weights(pending_[m]);
+      pending_ = at::Tensor();
+    } else if (ctx_.collective->multi_rank()) {
+      // This rank ran no micro-batch with routing (cannot happen with grad_accum ≥ world size),
+      // but the others sum theirs: take part with zeros of the same shape.
+      auto zeros = torch::zeros({cfg_.train.grad_accum, built_.model->config().num_hidden_layers,
+                                 built_.model->config().num_experts + 1},
+                                torch::kFloat64);
+      ctx_.collective->all_reduce_sum(zeros, "the DR-LoRA routing frequencies");
+      for (int64_t m = 0; m < zeros.size(0); ++m) scheduler_.observe_routing_weights(zeros[m]);
+    }
+    scheduler_.observe_gradients();
+  }
+
+  bool decided_at(int64_t step) const override { return scheduler_.schedule().is_event(step); }
 
   void after_optimizer_step(int64_t step, torch::optim::Optimizer& optimizer) override {
     const auto event = scheduler_.maybe_grow(step, optimizer);
@@ -139,6 +172,8 @@ class DrLoraHooks : public TrainingHooks {
   BuiltModel& built_;
   DrLoraScheduler scheduler_;
   int64_t last_recorded_ = -1;
+  int micro_ = 0;
+  at::Tensor pending_;  ///< [grad_accum, layers, N + 1] this step's routing observations
 };
 
 class StaticFrequencyHooks : public TrainingHooks {

@@ -113,8 +113,16 @@ void DrLoraScheduler::observe_routing(const std::vector<at::Tensor>& router_logi
                                       int top_k,
                                       bool norm_topk_prob,
                                       const at::Tensor& token_mask) {
+  observe_routing_weights(routing_observation(router_logits, top_k, norm_topk_prob, token_mask));
+}
+
+at::Tensor DrLoraScheduler::routing_observation(const std::vector<at::Tensor>& router_logits,
+                                                int top_k,
+                                                bool norm_topk_prob,
+                                                const at::Tensor& token_mask) const {
   AP_CHECK(static_cast<int>(router_logits.size()) == num_layers_, "DR-LoRA: got router logits of ",
            router_logits.size(), " layers, the model has ", num_layers_);
+  auto out = torch::zeros({num_layers_, num_experts_ + 1}, torch::kFloat64);  // [layers, N + 1]
   std::vector<int> layers;
   std::vector<torch::Tensor> weights;
   for (int l = 0; l < num_layers_; ++l) {
@@ -125,14 +133,28 @@ void DrLoraScheduler::observe_routing(const std::vector<at::Tensor>& router_logi
     layers.push_back(l);
     weights.push_back(mean_routing_weights(logits, top_k, norm_topk_prob, token_mask));
   }
-  if (layers.empty()) return;
+  if (layers.empty()) return out;
   auto w = torch::stack(weights).to(torch::kCPU, torch::kFloat64).contiguous();  // [layers, N]
-  const double* data = w.data_ptr<double>();
-  const double beta = options_.beta_f;
   for (size_t j = 0; j < layers.size(); ++j) {
+    out[layers[j]].narrow(/*dim=*/0, 0, num_experts_).copy_(w[static_cast<int64_t>(j)]);
+    out[layers[j]][num_experts_] = 1.0;
+  }
+  return out;
+}
+
+void DrLoraScheduler::observe_routing_weights(const at::Tensor& observation) {
+  AP_CHECK(observation.dim() == 2 && observation.size(0) == num_layers_ &&
+               observation.size(1) == num_experts_ + 1,
+           "DR-LoRA: a routing observation must be [", num_layers_, ", ", num_experts_ + 1, "]");
+  const auto obs = observation.to(torch::kCPU, torch::kFloat64).contiguous();
+  const double* data = obs.data_ptr<double>();
+  const double beta = options_.beta_f;
+  for (int l = 0; l < num_layers_; ++l) {
+    const double* row = data + static_cast<int64_t>(l) * (num_experts_ + 1);
+    if (row[num_experts_] <= 0.0) continue;
     for (int i = 0; i < num_experts_; ++i) {
-      auto& e = experts_[static_cast<size_t>(index_[static_cast<size_t>(layers[j])][i])];
-      e.frequency = beta * e.frequency + (1.0 - beta) * data[j * num_experts_ + i];
+      auto& e = experts_[static_cast<size_t>(index_[static_cast<size_t>(l)][i])];
+      e.frequency = beta * e.frequency + (1.0 - beta) * row[i];
     }
   }
 }

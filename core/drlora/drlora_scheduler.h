@@ -91,6 +91,16 @@ class DrLoraScheduler {
                        int top_k,
                        bool norm_topk_prob,
                        const at::Tensor& token_mask = {});
+  /// observe_routing in two halves, so a data-parallel run can sum the observations of all ranks
+  /// and apply them in micro-batch order: the batch's observation as [decoder layers, N + 1]
+  /// float64 on the CPU (columns 0..N-1 the mean routing weights, column N 1 for an adapted layer
+  /// with logits, 0 otherwise) …
+  at::Tensor routing_observation(const std::vector<at::Tensor>& router_logits,
+                                 int top_k,
+                                 bool norm_topk_prob,
+                                 const at::Tensor& token_mask = {}) const;
+  /// … and the EMA update of f with one observation (rows flagged 0 are skipped).
+  void observe_routing_weights(const at::Tensor& observation);
   /// After backward: updates the importance EMA of every active component from the LoRA
   /// parameters' gradients (undefined gradients count as zero). Stays on the device.
   void observe_gradients();

@@ -117,6 +117,19 @@ class GuiLoMoRuntime final : public MethodRuntime {
   bool records_planned_allocation(const ExperimentConfig& cfg) const override {
     return !is_search(cfg);  // the search's hooks record the GSV argmax instead
   }
+
+  /// The search's architect step updates the GSVs before every micro-batch, one after the
+  /// other, so splitting a step's micro-batches over ranks would change what it computes. The
+  /// retrain is an ordinary MoE-LoRA run and trains data-parallel.
+  std::string data_parallel_problem(const ExperimentConfig& cfg) const override {
+    if (!is_search(cfg)) return "";
+    return "allocation.guilomo.stage: the GuiLoMo search (\"" + cfg.allocation.guilomo.stage +
+           "\") cannot train data-parallel: its architect step updates the GSVs before every "
+           "micro-batch in turn, which ranks working side by side would not reproduce. Run the "
+           "search in one process (stage \"search\", or APPORTION_DIST=off), then the retrain "
+           "data-parallel with stage \"retrain\" and allocation.guilomo.allocation_file set to "
+           "the search's runs/<id>/guilomo_allocation.json";
+  }
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 #include <system_error>
 
 #include "core/common/durable_file.h"
@@ -31,14 +32,12 @@ std::string state_key(const std::string& name) {
   return key;
 }
 
-}  // namespace
-
-int64_t save_checkpoint(const std::string& path,
-                        const NamedTensors& trainable,
-                        torch::optim::Optimizer& optimizer,
-                        int64_t step,
-                        const CheckpointExtras& extras) {
-  torch::serialize::OutputArchive archive;
+/// The checkpoint's archive (written to a file or to bytes).
+void fill_archive(torch::serialize::OutputArchive& archive,
+                  const NamedTensors& trainable,
+                  torch::optim::Optimizer& optimizer,
+                  int64_t step,
+                  const CheckpointExtras& extras) {
   archive.write("magic", torch::tensor(kCheckpointMagic, torch::kInt64));
   archive.write("version", torch::tensor(kCheckpointVersion, torch::kInt64));
   archive.write("step", torch::tensor(step, torch::kInt64));
@@ -63,7 +62,17 @@ int64_t save_checkpoint(const std::string& path,
     rng_state = generator.get_state();
   }
   archive.write("rng_cpu", rng_state, /*is_buffer=*/true);
+}
 
+}  // namespace
+
+int64_t save_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer,
+                        int64_t step,
+                        const CheckpointExtras& extras) {
+  torch::serialize::OutputArchive archive;
+  fill_archive(archive, trainable, optimizer, step, extras);
   const std::string temp = path + ".tmp";
   archive.save_to(temp);
   try {
@@ -75,23 +84,14 @@ int64_t save_checkpoint(const std::string& path,
   return static_cast<int64_t>(std::filesystem::file_size(path));
 }
 
-int64_t load_checkpoint(const std::string& path,
-                        const NamedTensors& trainable,
-                        torch::optim::Optimizer& optimizer,
-                        const CheckpointExtras& extras) {
-  remove_stale_temp(path);  // a crash while writing the next checkpoint left it
-  if (!std::filesystem::exists(path)) {
-    throw CheckpointError(path +
-                          ": no checkpoint to resume from (the run never reached its "
-                          "first checkpoint); start a new run instead");
-  }
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-  } catch (const c10::Error& e) {
-    throw CheckpointError(path +
-                          ": not a readable checkpoint (truncated or corrupted?): " + e.msg());
-  }
+namespace {
+
+/// Restores from a loaded archive; `path` names it in errors.
+int64_t load_archive(torch::serialize::InputArchive& archive,
+                     const std::string& path,
+                     const NamedTensors& trainable,
+                     torch::optim::Optimizer& optimizer,
+                     const CheckpointExtras& extras) {
   auto read_scalar = [&](const char* key) {
     torch::Tensor t;
     try {
@@ -148,6 +148,53 @@ int64_t load_checkpoint(const std::string& path,
     throw CheckpointError(path + ": optimiser or RNG state unreadable: " + e.msg());
   }
   return step;
+}
+
+}  // namespace
+
+int64_t load_checkpoint(const std::string& path,
+                        const NamedTensors& trainable,
+                        torch::optim::Optimizer& optimizer,
+                        const CheckpointExtras& extras) {
+  remove_stale_temp(path);  // a crash while writing the next checkpoint left it
+  if (!std::filesystem::exists(path)) {
+    throw CheckpointError(path +
+                          ": no checkpoint to resume from (the run never reached its "
+                          "first checkpoint); start a new run instead");
+  }
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw CheckpointError(path +
+                          ": not a readable checkpoint (truncated or corrupted?): " + e.msg());
+  }
+  return load_archive(archive, path, trainable, optimizer, extras);
+}
+
+std::string checkpoint_bytes(const NamedTensors& trainable,
+                             torch::optim::Optimizer& optimizer,
+                             int64_t step,
+                             const CheckpointExtras& extras) {
+  torch::serialize::OutputArchive archive;
+  fill_archive(archive, trainable, optimizer, step, extras);
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+int64_t load_checkpoint_bytes(const std::string& bytes,
+                              const std::string& label,
+                              const NamedTensors& trainable,
+                              torch::optim::Optimizer& optimizer,
+                              const CheckpointExtras& extras) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(bytes.data(), bytes.size());
+  } catch (const c10::Error& e) {
+    throw CheckpointError(label + ": not a readable checkpoint: " + e.msg());
+  }
+  return load_archive(archive, label, trainable, optimizer, extras);
 }
 
 }  // namespace apportion

@@ -41,4 +41,19 @@ int64_t load_checkpoint(const std::string& path,
                         torch::optim::Optimizer& optimizer,
                         const CheckpointExtras& extras = {});
 
+/// The checkpoint as bytes in memory (what save_checkpoint writes), e.g. for rank 0 to broadcast
+/// its state to the other ranks of a data-parallel run.
+std::string checkpoint_bytes(const NamedTensors& trainable,
+                             torch::optim::Optimizer& optimizer,
+                             int64_t step,
+                             const CheckpointExtras& extras = {});
+
+/// load_checkpoint from bytes (checkpoint_bytes or a checkpoint file's contents); `label` names
+/// them in errors. Returns the step.
+int64_t load_checkpoint_bytes(const std::string& bytes,
+                              const std::string& label,
+                              const NamedTensors& trainable,
+                              torch::optim::Optimizer& optimizer,
+                              const CheckpointExtras& extras = {});
+
 }  // namespace apportion

@@ -57,6 +57,9 @@ class MethodRuntime {
   /// True when the trainer records alloc/* from built.allocation at the start (false when the
   /// method's hooks record their own view, as the search supernet's argmax).
   virtual bool records_planned_allocation(const ExperimentConfig& /*cfg*/) const { return true; }
+  /// Why the method cannot train data-parallel on several ranks ("" when it can), e.g. a search
+  /// whose upper level updates between micro-batches, one after another.
+  virtual std::string data_parallel_problem(const ExperimentConfig& /*cfg*/) const { return ""; }
 };
 
 /// The row of cfg's method (method_of(cfg)), or the defaults.

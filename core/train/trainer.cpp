@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "core/common/clock.h"
@@ -92,25 +93,32 @@ std::pair<torch::Tensor, torch::Tensor> Trainer::Impl::losses_on(const Batch& ba
   return {loss, aux};
 }
 
-/// One micro-batch forward + backward; returns (lm loss, balance loss) values.
-std::pair<double, double> Trainer::Impl::micro_step(int64_t step,
-                                                    int micro,
-                                                    double lr,
-                                                    int64_t* tokens) {
+/// One micro-batch forward + backward; adds its losses and token counts to `tally` and returns
+/// its LM loss. A launched (data-parallel) run draws the micro-batch's random numbers from a
+/// generator seeded by (seed, step, micro), so they do not depend on the rank that runs it.
+double Trainer::Impl::micro_step(int64_t step, int micro, double lr, StepTally& tally) {
   const TrainConfig& t = cfg->train;
   const Batch batch = train_batch(step, micro);
+  std::optional<MicroRngScope> rng;
+  if (dp.launched()) rng.emplace(dp.micro_seed(step, micro), device);
   const int64_t real = batch.attention_mask.sum().item<int64_t>();
-  *tokens += real;
-  padding_since_log += batch.attention_mask.numel() - real;
-  slots_since_log += batch.attention_mask.numel();
+  tally.tokens += real;
+  tally.padding += batch.attention_mask.numel() - real;
+  tally.slots += batch.attention_mask.numel();
   if (hooks) hooks->before_micro_step(step, micro, batch, lr);
   auto [loss, aux] = losses_on(batch);
   if (hooks) hooks->after_forward(batch);
   torch::Tensor total = aux.defined() ? loss + aux : loss;
   const double aux_value = aux.defined() ? aux.item<double>() : 0.0;
   const double loss_value = loss.item<double>();
-  if (std::isfinite(loss_value)) (total / t.grad_accum).backward();
-  return {loss_value, aux_value};
+  if (std::isfinite(loss_value)) {
+    (total / t.grad_accum).backward();
+  } else {
+    ++tally.nonfinite;
+  }
+  tally.loss_sum += loss_value;
+  tally.aux_sum += aux_value;
+  return loss_value;
 }
 
 void Trainer::Impl::checkpoint(int64_t step) {
@@ -119,8 +127,21 @@ void Trainer::Impl::checkpoint(int64_t step) {
   sink->on_artifact(ArtifactWritten{"checkpoint", "checkpoint.pt", step, bytes});
 }
 
+namespace {
+
+TrainResult non_finite_loss(double loss, int64_t step) {
+  return {RunStatus::Failed,
+          "loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
+              "; the last good checkpoint is kept. Try a lower train.lr or enable "
+              "train.max_grad_norm",
+          step - 1};
+}
+
+}  // namespace
+
 TrainResult Trainer::Impl::loop() {
   const TrainConfig& t = cfg->train;
+  Collective& ranks = dp.collective();
   int64_t step = resumed_step;
   // alloc/* describe the dense projections' experts; runs that adapt only routed backbone
   // experts (DR-LoRA) record drlora/* instead, and a search records its argmax (gsv records).
@@ -137,8 +158,12 @@ TrainResult Trainer::Impl::loop() {
     tag_protocols();
   }
   // Fresh fine-tuning runs only: a resumed run wrote its baseline when it started. Before
-  // before_training, so a GuiLoMo search's cost clock does not count it.
-  if (!opt->resume && !cfg->is_pretraining()) evaluate_baseline();
+  // before_training, so a GuiLoMo search's cost clock does not count it. Rank 0 evaluates alone
+  // (here and below); the other ranks wait for it.
+  if (!opt->resume && !cfg->is_pretraining()) {
+    if (dp.is_root()) evaluate_baseline();
+    ranks.root_done("baseline");
+  }
   built.model->train();
   hooks->before_training(step);
   const auto start = std::chrono::steady_clock::now();
@@ -146,40 +171,50 @@ TrainResult Trainer::Impl::loop() {
   auto log_clock = start;
   const int64_t first_step = step;
   while (step < t.steps) {
-    if (stop.stop_requested() || (opt->stop_after_step >= 0 && step >= opt->stop_after_step)) {
-      checkpoint(step);
+    ranks.set_step(step);
+    const bool stop_here =
+        stop.stop_requested() || (opt->stop_after_step >= 0 && step >= opt->stop_after_step);
+    if (dp.agree_to_stop(stop_here, built.trainable)) {
+      if (dp.is_root()) checkpoint(step);
+      ranks.root_done("stop/" + std::to_string(step));
       return {RunStatus::Killed, "stopped on request at step " + std::to_string(step), step};
     }
     ++step;
+    ranks.set_step(step);
     const double lr = learning_rate_at(t, step);
     for (auto& group : optimizer->param_groups()) {
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     }
     optimizer->zero_grad();
-    double loss_sum = 0.0, aux_sum = 0.0;
+    StepTally tally;
     const bool log_matrices =
         built.adapters && (step % t.log_matrices_every == 0 || step == t.steps);
+    RoutingStats routing;
+    BackboneRoutingStats backbone_routing;
     for (int micro = 0; micro < t.grad_accum; ++micro) {
-      const auto [loss, aux] = micro_step(step, micro, lr, &tokens_since_log);
-      loss_sum += loss;
-      aux_sum += aux;
-      if (!std::isfinite(loss)) {
-        return {RunStatus::Failed,
-                "loss became " + std::to_string(loss) + " at step " + std::to_string(step) +
-                    "; the last good checkpoint is kept. Try a lower train.lr or enable "
-                    "train.max_grad_norm",
-                step - 1};
-      }
+      if (!dp.owns(micro)) continue;  // another rank's share of the global batch
+      const double loss = micro_step(step, micro, lr, tally);
+      // One process stops at the first bad micro-batch; ranks agree after the tally's sum.
+      if (!std::isfinite(loss) && !dp.multi_rank()) return non_finite_loss(loss, step);
       if (log_matrices && micro == t.grad_accum - 1) {
-        for (auto& m : routing_records(built.adapters->routing_stats(), step)) sink->on_matrix(m);
-        for (auto& m : backbone_routing_records(backbone_routing_stats(*built.model), step)) {
-          sink->on_matrix(m);
-        }
+        routing = built.adapters->routing_stats();
+        backbone_routing = backbone_routing_stats(*built.model);
       }
       if (built.adapters) built.adapters->clear_caches();
       hooks->clear_caches();
       built.model->clear_router_cache();
     }
+    dp.reduce_gradients(built.trainable);
+    dp.reduce_tally(tally);
+    if (tally.nonfinite > 0) return non_finite_loss(tally.loss_sum, step);
+    if (log_matrices) {
+      dp.sync_routing(routing, backbone_routing, dp.owner(t.grad_accum - 1));
+      for (auto& m : routing_records(routing, step)) sink->on_matrix(m);
+      for (auto& m : backbone_routing_records(backbone_routing, step)) sink->on_matrix(m);
+    }
+    tokens_since_log += tally.tokens;
+    padding_since_log += tally.padding;
+    slots_since_log += tally.slots;
     hooks->before_clip(step);
     std::vector<torch::Tensor> params;
     for (const auto& [name, p] : built.trainable) params.push_back(p);
@@ -187,16 +222,23 @@ TrainResult Trainer::Impl::loop() {
         torch::nn::utils::clip_grad_norm_(params, t.max_grad_norm > 0 ? t.max_grad_norm : 1e30);
     optimizer->step();
     hooks->after_optimizer_step(step, *optimizer);
+    if (dp.multi_rank() && hooks->decided_at(step)) {
+      // Rank 0's decision (e.g. a growth event) is everybody's: its state to every rank.
+      const CheckpointExtras extras = hooks->checkpoint_extras();
+      dp.broadcast_state(built.trainable, *optimizer, extras, step,
+                         "state after step " + std::to_string(step));
+      if (!dp.is_root()) hooks->restore(extras);
+    }
     if (log_matrices) hooks->records(step);
 
-    const double loss = loss_sum / t.grad_accum;
+    const double loss = tally.loss_sum / t.grad_accum;
     if (step % t.log_every == 0 || step == t.steps) {
       const auto now = std::chrono::steady_clock::now();
       const double secs = std::chrono::duration<double>(now - log_clock).count();
       metric(kMetricTrainLoss, step, loss);
       metric(kMetricTrainLr, step, lr);
       metric(kMetricGradNorm, step, grad_norm);
-      if (built.adapters) metric(kMetricBalanceLoss, step, aux_sum / t.grad_accum);
+      if (built.adapters) metric(kMetricBalanceLoss, step, tally.aux_sum / t.grad_accum);
       if (secs > 0) metric(kMetricTokensPerS, step, static_cast<double>(tokens_since_log) / secs);
       if (slots_since_log > 0) {
         metric(kMetricPaddingFraction, step,
@@ -211,10 +253,16 @@ TrainResult Trainer::Impl::loop() {
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     sink->on_progress(ProgressPoint{step, t.steps, elapsed, step - first_step, loss});
-    if (eval_due(step)) evaluate(step);
-    if (step % t.checkpoint_every == 0 || step == t.steps) checkpoint(step);
+    if (eval_due(step)) {
+      if (dp.is_root()) evaluate(step);
+      ranks.root_done("eval/" + std::to_string(step));
+    }
+    if (step % t.checkpoint_every == 0 || step == t.steps) {
+      if (dp.is_root()) checkpoint(step);
+      ranks.root_done("checkpoint/" + std::to_string(step));
+    }
   }
-  write_outputs(step);
+  if (dp.is_root()) write_outputs(step);
   return {RunStatus::Finished, "", step};
 }
 
@@ -234,7 +282,8 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
   s.stop = stop;
   s.device = resolve_device(cfg.train.device);
   s.base_dtype = resolve_dtype(cfg.train.dtype);
-  fs::create_directories(options.run_dir);
+  s.join_world();
+  if (s.dp.is_root()) fs::create_directories(options.run_dir);
   s.checkpoint_path = (fs::path(options.run_dir) / "checkpoint.pt").string();
   s.built = build_model(cfg, options.workspace_dir);
   s.place_model();
@@ -273,14 +322,10 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
     auto [loss, aux] = s.losses_on(batch);
     return aux.defined() ? loss + aux : loss;
   };
+  context.collective = &s.dp.collective();
   s.hooks = make_training_hooks(context);
-  if (options.resume) {
-    // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
-    const CheckpointExtras extras = s.hooks->checkpoint_extras();
-    s.resumed_step = load_checkpoint(s.checkpoint_path, s.built.trainable, *s.optimizer, extras);
-    s.hooks->restore(extras);
-    s.log("info", "resuming from step " + std::to_string(s.resumed_step));
-  }
+  // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
+  if (options.resume) s.resume_from_checkpoint();
   if (cfg.train.gradient_checkpointing && cfg.adapters && cfg.adapters->method == "moe_lora" &&
       cfg.adapters->balance.coef > 0) {
     s.log("warning",
@@ -292,13 +337,16 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
   // moment ago), nothing of this process is in the run, so it must not be finished as FAILED.
   sink.on_run_started(s.run_started());
   TrainResult result;
+  bool agreed = false;  // ended where every rank ends (finished, stopped, a non-finite loss)
   try {
     result = s.loop();
+    agreed = true;
   } catch (const c10::Error& e) {
     result = {RunStatus::Failed, e.msg(), 0};
   } catch (const std::exception& e) {
     result = {RunStatus::Failed, e.what(), 0};
   }
+  result = s.agree_on_end(result, agreed);
   sink.on_run_finished(RunFinished{result.status, result.message, result.last_step});
   sink.flush();
   return result;

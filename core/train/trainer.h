@@ -9,6 +9,7 @@
 //   FanoutSink sink({&store_sink, &stdout_sink});
 //   TrainResult r = Trainer().run(cfg, opt, sink, StopToken(stop_source));
 //   // r.status: Finished, Failed (NaN loss, error) or Killed (stop requested; checkpointed)
+//   // data-parallel: opt.world = world.get() on every rank (dist_world.h), same config
 //
 // Fine-tuning: loads the backbone (backbone.path) or builds it from backbone.config, freezes
 // it, injects adapters per the planned allocation and trains the adapters only (AdamW,
@@ -27,6 +28,8 @@
 
 namespace apportion {
 
+class DistWorld;
+
 struct TrainOptions {
   std::string run_id;            ///< 32-hex id of the run (new, or the one being resumed)
   std::string run_name;          ///< display name (default: config name)
@@ -36,6 +39,9 @@ struct TrainOptions {
   bool resume = false;           ///< continue from run_dir's checkpoint
   int64_t stop_after_step = -1;  ///< behave as if stopped after this step (checkpoint, KILLED)
   int threads = 0;               ///< torch intra-op threads; 0 = leave the default
+  /// The data-parallel world this process is a rank of (docs/DISTRIBUTED.md), or null for a
+  /// plain single process. Ranks ≥ 1 pass a sink that writes nothing and write no files.
+  DistWorld* world = nullptr;
 };
 
 struct TrainResult {

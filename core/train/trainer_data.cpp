@@ -10,6 +10,7 @@
 #include "core/common/error.h"
 #include "core/data/jsonl_dataset.h"
 #include "core/data/token_cache.h"
+#include "core/distributed/dist_world.h"
 #include "core/methods/method_registry.h"
 #include "core/store/store_keys.h"
 #include "core/tokenizer/builtin_byte_tokenizer.h"
@@ -183,6 +184,12 @@ RunStarted Trainer::Impl::run_started() const {
   e.tags[kEpochStepsTag] = std::to_string(steps_per_epoch);
   e.tags[kTrainExamplesTag] =
       std::to_string(cfg->is_pretraining() ? corpus.size() : suite.train.size());
+  if (opt->world != nullptr) {
+    // A data-parallel run says so: world size, backend and launcher (docs/DISTRIBUTED.md).
+    e.tags["dist/world_size"] = std::to_string(opt->world->world_size());
+    e.tags["dist/backend"] = opt->world->backend();
+    e.tags["dist/launcher"] = opt->world->env().source;
+  }
   e.resumed = opt->resume;
   return e;
 }

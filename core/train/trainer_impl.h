@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The trainer's private state and steps (Trainer::Impl), shared by trainer.cpp (the loop),
-// trainer_data.cpp (data, batches, epochs) and trainer_eval.cpp (evaluation, reported numbers,
-// outputs). Not a public header: only those three files include it.
+// trainer_data.cpp (data, batches, epochs), trainer_eval.cpp (evaluation, reported numbers,
+// outputs) and trainer_dist.cpp (joining a data-parallel world, resume, the agreed end). Not a
+// public header: only those four files include it.
 #pragma once
 
 #include <torch/torch.h>
@@ -16,6 +17,7 @@
 #include "core/data/length_buckets.h"
 #include "core/events/event_sink.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/data_parallel.h"
 #include "core/train/eval_report.h"
 #include "core/train/evaluator.h"
 #include "core/train/model_builder.h"
@@ -54,6 +56,8 @@ struct Trainer::Impl {
   std::string checkpoint_path;
   c10::Device device{c10::kCPU};
   c10::ScalarType base_dtype = c10::kFloat;
+  /// The run's ranks (data_parallel.h); a single process's no-op world by default.
+  DataParallel dp;
 
   /// Moves the model to the run's device and casts the frozen backbone to train.dtype; adapters
   /// (and everything when pretraining) stay float32.
@@ -103,8 +107,17 @@ struct Trainer::Impl {
   /// Forward + LM loss and the balance losses on a batch: {lm loss, balance loss (or undefined)}.
   std::pair<torch::Tensor, torch::Tensor> losses_on(const Batch& batch);
 
-  /// One micro-batch forward + backward; returns (lm loss, balance loss) values.
-  std::pair<double, double> micro_step(int64_t step, int micro, double lr, int64_t* tokens);
+  /// One micro-batch forward + backward; adds its losses and token counts to `tally` and returns
+  /// its LM loss.
+  double micro_step(int64_t step, int micro, double lr, StepTally& tally);
+
+  /// Connects to opt->world (when set): the process group for the run's device, the checks a
+  /// data-parallel run needs, the micro-batch ownership.
+  void join_world();
+  /// Resume: loads the checkpoint (rank 0 from the file, the others from rank 0's bytes).
+  void resume_from_checkpoint();
+  /// A data-parallel end: rank 0 announces its status; the others wait for it and adopt it.
+  TrainResult agree_on_end(TrainResult result, bool agreed);
 
   /// Logs the eval metrics at `step` and returns them (loss, mean and per-task accuracy; loss
   /// only when pretraining). Uses no random numbers: fixed example order, dropout off, greedy

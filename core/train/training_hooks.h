@@ -11,6 +11,12 @@
 //   → after_optimizer_step(s, optimizer) → records(s) at the matrix-logging interval
 // and once: before_training(first step) after the model and data are ready, finish(last step)
 // before the adapters are written.
+// In a data-parallel run (docs/DISTRIBUTED.md) each rank sees only its own micro-batches
+// (m mod W == rank) in before_micro_step/after_forward; the gradients are already summed over
+// the ranks when before_clip runs; a hook sums its own per-micro-batch signals through
+// HookContext::collective; when decided_at(s) is true the trainer broadcasts rank 0's state
+// (checkpoint_extras, weights, optimiser) to the others after after_optimizer_step and calls
+// restore(). Only rank 0's sink and files reach anyone (finish runs on rank 0 only).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +27,7 @@
 
 #include "core/config/experiment_config.h"
 #include "core/data/batcher.h"
+#include "core/distributed/collective.h"
 #include "core/events/event_sink.h"
 #include "core/train/checkpointer.h"
 
@@ -45,6 +52,8 @@ struct HookContext {
   std::function<Batch(int64_t step, int micro)> val_batch;
   /// Forward + LM loss + every balance loss on a batch, in the graph (fresh each call).
   std::function<at::Tensor(const Batch&)> loss;
+  /// The run's ranks (single_process_collective() outside a data-parallel run; never null).
+  Collective* collective = &single_process_collective();
 };
 
 class TrainingHooks {
@@ -69,6 +78,9 @@ class TrainingHooks {
   virtual void restore(const CheckpointExtras& /*loaded*/) {}
   /// Forgets per-forward caches (called after every micro-batch).
   virtual void clear_caches() {}
+  /// True when after_optimizer_step(step) made a decision that changed the method's state (a
+  /// growth event): a data-parallel run then gives every rank rank 0's state.
+  virtual bool decided_at(int64_t /*step*/) const { return false; }
 };
 
 /// The hooks of cfg's allocation method (a no-op object for methods without any).

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Data-parallel training with real processes on loopback (docs/DISTRIBUTED.md), one case per
+# invocation: ddp.sh APPORTION TEST_DIR CASE. Ranks are started with torchrun-style variables
+# (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) into one workspace; runs are compared
+# with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0, refuse.
+set -u
+APP=$1 DIR=$2 CASE=$3
+DATA=$DIR/data
+Q=(python3 "$DIR/store_query.py")
+WS=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$WS"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  for f in "$WS"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
+  exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# single NAME CONFIG [ARGS…]: one plain process into $WS/NAME/ws.sqlite; sets CODE.
+single() {
+  local name=$1; shift
+  mkdir -p "$WS/$name"
+  APPORTION_DIST=off "$APP" train "$@" --db "$WS/$name/ws.sqlite" --threads 1 --progress json \
+    >"$WS/$name.out" 2>"$WS/$name.err"
+  CODE=$?
+}
+# start_ranks NAME W CONFIG [ARGS…]: W rank processes in the background (pids in RANK_PIDS).
+start_ranks() {
+  local name=$1 w=$2; shift 2
+  mkdir -p "$WS/$name"
+  local port; port=$(free_port)
+  RANK_PIDS=()
+  for ((r = 0; r < w; ++r)); do
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=$w RANK=$r LOCAL_RANK=$r \
+      "$APP" train "$@" --db "$WS/$name/ws.sqlite" --threads 1 --progress json \
+      >"$WS/$name.r$r.out" 2>"$WS/$name.r$r.err" &
+    RANK_PIDS+=($!)
+    PIDS+=($!)
+  done
+}
+# ranks NAME W CONFIG [ARGS…]: start_ranks and wait; CODES holds the exit codes by rank.
+ranks() {
+  start_ranks "$@"
+  CODES=()
+  for p in "${RANK_PIDS[@]}"; do wait "$p"; CODES+=($?); done
+}
+# A data-parallel run's store: one run (rank 0's), FINISHED, tagged with the world; the other
+# ranks printed nothing on stdout.
+check_world_store() {
+  local name=$1 w=$2
+  [ "$("${Q[@]}" count "$WS/$name/ws.sqlite")" = 1 ] || fail "$name: expected one run in the store"
+  [ "$("${Q[@]}" run "$WS/$name/ws.sqlite" status)" = FINISHED ] || fail "$name: not FINISHED"
+  [ "$("${Q[@]}" tag "$WS/$name/ws.sqlite" dist/world_size)" = "$w" ] || fail "$name: dist/world_size"
+  [ "$("${Q[@]}" tag "$WS/$name/ws.sqlite" dist/backend)" = gloo ] || fail "$name: dist/backend"
+  for ((r = 1; r < w; ++r)); do
+    [ -s "$WS/$name.r$r.out" ] && fail "$name: rank $r wrote to stdout: $(head -c 300 "$WS/$name.r$r.out")"
+  done
+  tail -n 1 "$WS/$name.r0.out" | grep -q '"status":"FINISHED"' || fail "$name: rank 0's last line"
+  local run; run=$("${Q[@]}" run "$WS/$name/ws.sqlite" run_id)
+  [ -f "$WS/$name/runs/$run/adapters.safetensors" ] || fail "$name: no adapters written"
+  [ "$(ls "$WS/$name/runs")" = "$run" ] || fail "$name: another run folder: $(ls "$WS/$name/runs")"
+}
+KEYS=train/loss,train/grad_norm,moe/balance_loss,eval/loss
+
+case $CASE in
+match_plain)
+  # Without dropout a step draws no random numbers: 2 ranks compute what one plain process does
+  # (4 micro-batches per step, their gradients summed in another order: within 1e-6).
+  single plain "$DATA/moe.json" --set adapters.lora_dropout=0
+  [ "$CODE" = 0 ] || fail "single process: exit $CODE"
+  ranks dp 2 "$DATA/moe.json" --set adapters.lora_dropout=0
+  [ "${CODES[*]}" = "0 0" ] || fail "ranks exited ${CODES[*]}"
+  check_world_store dp 2
+  "${Q[@]}" compare "$WS/plain/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 "$KEYS" || fail "runs differ"
+  for step in 5 10 15 20; do
+    "$APP" show "$("${Q[@]}" run "$WS/dp/ws.sqlite" run_id)" --db "$WS/dp/ws.sqlite" --json \
+      | grep -q '"moe/load_fraction"' || fail "no routing records"
+  done
+  ;;
+match_dropout)
+  # With dropout each micro-batch draws from (seed, step, micro) in a launched run, wherever it
+  # runs: 2 ranks = a launched world of one (WORLD_SIZE=1).
+  ranks one 1 "$DATA/moe.json"
+  [ "${CODES[*]}" = "0" ] || fail "world of one exited ${CODES[*]}"
+  ranks dp 2 "$DATA/moe.json"
+  [ "${CODES[*]}" = "0 0" ] || fail "ranks exited ${CODES[*]}"
+  check_world_store dp 2
+  "${Q[@]}" compare "$WS/one/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 "$KEYS" || fail "runs differ"
+  ;;
+drlora)
+  # DR-LoRA: routing frequencies and importance summed over the ranks, rank 0's growth broadcast;
+  # the same losses, the same growth events and rank records as one plain process.
+  single plain "$DATA/drlora.json"
+  [ "$CODE" = 0 ] || fail "single process: exit $CODE"
+  ranks dp 2 "$DATA/drlora.json"
+  [ "${CODES[*]}" = "0 0" ] || fail "ranks exited ${CODES[*]}"
+  check_world_store dp 2
+  "${Q[@]}" compare "$WS/plain/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 \
+    train/loss,train/grad_norm,eval/loss,drlora/total_rank,drlora/experts_grown,drlora/active_params \
+    drlora/rank,drlora/frequency,drlora/importance || fail "runs differ"
+  grep -o 'DR-LoRA growth at step [0-9]*: [^"]*' "$WS/plain.out" "$WS/plain.err" | sed 's/^[^:]*://' >"$WS/g1"
+  grep -o 'DR-LoRA growth at step [0-9]*: [^"]*' "$WS/dp.r0.out" "$WS/dp.r0.err" | sed 's/^[^:]*://' >"$WS/g2"
+  [ -s "$WS/g1" ] || fail "no growth event logged"
+  cmp -s "$WS/g1" "$WS/g2" || fail "growth events differ: $(diff "$WS/g1" "$WS/g2")"
+  echo "ok: $(wc -l <"$WS/g1") growth events identical"
+  ;;
+kill_rank1 | kill_rank0)
+  # A long run; once rank 0 has committed step 3, one rank is killed with SIGKILL. The other must
+  # end with a clear error within 60 s; with rank 0 alive, the run is FAILED in the store.
+  victim=1 survivor=0
+  [ "$CASE" = kill_rank0 ] && victim=0 survivor=1
+  start_ranks dp 2 "$DATA/moe.json" --set train.steps=100000 --set train.eval_every=100000
+  committed() { grep '"event":"committed"' "$WS/dp.r0.out" 2>/dev/null | grep -o '"step":[0-9]*' | tail -n 1 | cut -d: -f2; }
+  for _ in $(seq 600); do
+    [ "$(committed)" -ge 3 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  [ "$(committed)" -ge 3 ] 2>/dev/null || fail "the ranks never reached step 3"
+  kill -9 "${RANK_PIDS[$victim]}"
+  t0=$(date +%s.%N)
+  wait "${RANK_PIDS[$survivor]}"
+  code=$?
+  secs=$(python3 -c "import time; print('%.2f' % (time.time() - $t0))")
+  echo "rank $survivor ended with exit code $code $secs s after rank $victim was killed"
+  python3 -c "import sys; sys.exit(0 if $secs < 60 else 1)" || fail "took $secs s"
+  [ "$code" = 1 ] || fail "rank $survivor: exit $code, expected 1 (FAILED)"
+  err=$WS/dp.r$survivor.err
+  grep -q "data-parallel rank $survivor/2" "$err" || fail "the error does not name the rank: $(tail -n 3 "$err")"
+  grep -q "ended FAILED" "$err" || fail "the error does not say FAILED: $(tail -n 3 "$err")"
+  echo "message: $(grep -m1 "data-parallel rank" "$err" | cut -c1-300)"
+  if [ "$survivor" = 0 ]; then
+    [ "$("${Q[@]}" run "$WS/dp/ws.sqlite" status)" = FAILED ] || fail "the run is not FAILED in the store"
+    tail -n 1 "$WS/dp.r0.out" | grep -q '"status":"FAILED"' || fail "no FAILED status line"
+  fi
+  ;;
+refuse)
+  # Refused alike on every rank before any run row: grad_accum not a multiple of the world, and
+  # the GuiLoMo search.
+  ranks ga 2 "$DATA/moe.json" --set train.grad_accum=3
+  [ "${CODES[*]}" = "2 2" ] || fail "grad_accum 3: exit codes ${CODES[*]}"
+  grep -q "train.grad_accum: is 3, but a data-parallel run of 2 ranks" "$WS/ga.r0.err" || fail "message: $(cat "$WS/ga.r0.err")"
+  grep -q "rank 1/2: train.grad_accum" "$WS/ga.r1.err" || fail "rank 1's message: $(cat "$WS/ga.r1.err")"
+  [ "$("${Q[@]}" count "$WS/ga/ws.sqlite")" = 0 ] || fail "a refused run left a run row"
+  ranks gl 2 "$DATA/moe.json" --set 'allocation={"method": "guilomo", "guilomo": {"stage": "search"}}'
+  [ "${CODES[*]}" = "2 2" ] || fail "guilomo search: exit codes ${CODES[*]}"
+  grep -q "GuiLoMo search (\"search\") cannot train data-parallel" "$WS/gl.r0.err" || fail "message: $(cat "$WS/gl.r0.err")"
+  ;;
+*)
+  fail "unknown case $CASE"
+  ;;
+esac
+echo "ok: $CASE"
