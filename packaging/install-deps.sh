@@ -11,6 +11,7 @@ packages=(
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
   libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)
   slurmctld slurmd slurm-client munge   # tests/remote: a loopback Slurm cluster (slurm_cluster.sh)
+  openssh-client openssh-server   # the ssh executor (core/remote) and its loopback sshd test
 )
 # AP_FUZZ=1: clang's libFuzzer, ASan/UBSan runtimes and llvm-symbolizer for tests/fuzz/run_fuzz.sh
 # (CI replays the fuzz corpora with the normal build and needs none of them).

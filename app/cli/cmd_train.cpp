@@ -222,8 +222,10 @@ int run_one(const Prepared& p,
   TrainOptions opt;
   opt.run_id = p.run_id;
   opt.run_name = run_name;
-  opt.workspace_dir = db_abs.parent_path().string();
-  opt.run_dir = (db_abs.parent_path() / "runs" / p.run_id).string();
+  const fs::path workspace =
+      args.workspace.empty() ? db_abs.parent_path() : fs::absolute(args.workspace);
+  opt.workspace_dir = workspace.string();
+  opt.run_dir = (workspace / "runs" / p.run_id).string();
   opt.config_json = p.json.dump();
   opt.resume = !args.resume.empty();
   opt.stop_after_step = args.stop_after;
@@ -294,7 +296,8 @@ int follow_rank0(const TrainArgs& args, DistWorld& world) {
   }
   // Paths resolve as on rank 0 (the same command line); the run folder is never written here.
   const fs::path db_abs = fs::absolute(args.db_path.empty() ? default_db_path() : args.db_path);
-  const fs::path workspace = db_abs.parent_path();
+  const fs::path workspace =
+      args.workspace.empty() ? db_abs.parent_path() : fs::absolute(args.workspace);
   opt.run_id = p.run_id;
   opt.workspace_dir = workspace.string();
   opt.run_dir = (workspace / "runs" / p.run_id).string();

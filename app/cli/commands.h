@@ -34,7 +34,9 @@ struct TrainArgs {
   bool seeds_given = false;       ///< --seeds was on the command line (even empty)
   int parallel = 0;               ///< --parallel N (0: not given; sequential)
   bool parallel_given = false;
-  bool dry_run = false;  ///< --dry-run: print the plan and the memory estimate, train nothing
+  bool dry_run = false;   ///< --dry-run: print the plan and the memory estimate, train nothing
+  std::string workspace;  ///< --workspace: folder for relative paths and runs/ (default: --db's)
+  std::string on;         ///< --on PROFILE: launch through an executor profile (cmd_remote.cpp)
 };
 
 /// `train CONFIG --dry-run`: the backbone, the allocation's trainable parameters and the

@@ -12,6 +12,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/exit_codes.h"
+#include "app/cli/remote_cli.h"
 #include "core/common/error.h"
 #include "core/common/version.h"
 
@@ -104,6 +105,8 @@ int main(int argc, char** argv) {
       throw CLI::RequiredError("CONFIG (or --resume RUN)");
     }
   });
+
+  RemoteCli remote(app, train, train_args);  // train --on/--workspace, sweep, pull, stop, import
 
   TrainArgs pretrain_args;
   pretrain_args.pretrain = true;
@@ -243,6 +246,7 @@ between rows, mixed checkpoint rules) follow a Markdown table and go to stderr f
   }
 
   try {
+    if (const int code = remote.run(); code >= 0) return code;
     if (train->parsed() && train_args.seeds_given && !train_args.dry_run) {
       return run_seeded_train(train_args);
     }
