@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config python3   # python3: test and experiment scripts
   libtorch-dev libopenblas0-pthread   # LibTorch (CPU; 1.13 on 12, 2.6 on 13); OpenBLAS: ~10x faster GEMMs
+  libgloo-dev   # Gloo headers for LibTorch's c10d ProcessGroupGloo (data-parallel training, docs/DISTRIBUTED.md)
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libbenchmark-dev clang-format
   libpcre2-dev libsentencepiece-dev libicu-dev zlib1g-dev   # tokenizers (core/tokenizer/)
   libssl-dev   # libcrypto's SHA-256 for the token cache (core/data/token_cache.cpp)

@@ -3,7 +3,8 @@
 # Data-parallel training with real processes on loopback (docs/DISTRIBUTED.md), one case per
 # invocation: ddp.sh APPORTION TEST_DIR CASE. Ranks are started with torchrun-style variables
 # (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) into one workspace; runs are compared
-# with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0, refuse.
+# with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0,
+# stop_resume, refuse.
 set -u
 APP=$1 DIR=$2 CASE=$3
 DATA=$DIR/data
@@ -117,11 +118,11 @@ kill_rank1 | kill_rank0)
   [ "$CASE" = kill_rank0 ] && victim=0 survivor=1
   start_ranks dp 2 "$DATA/moe.json" --set train.steps=100000 --set train.eval_every=100000
   committed() { grep '"event":"committed"' "$WS/dp.r0.out" 2>/dev/null | grep -o '"step":[0-9]*' | tail -n 1 | cut -d: -f2; }
-  for _ in $(seq 600); do
+  for _ in $(seq 1200); do
     [ "$(committed)" -ge 3 ] 2>/dev/null && break
     sleep 0.1
   done
-  [ "$(committed)" -ge 3 ] 2>/dev/null || fail "the ranks never reached step 3"
+  [ "$(committed)" -ge 3 ] 2>/dev/null || fail "the ranks did not reach step 3 in 120 s"
   kill -9 "${RANK_PIDS[$victim]}"
   t0=$(date +%s.%N)
   wait "${RANK_PIDS[$survivor]}"
@@ -138,6 +139,31 @@ kill_rank1 | kill_rank0)
     [ "$("${Q[@]}" run "$WS/dp/ws.sqlite" status)" = FAILED ] || fail "the run is not FAILED in the store"
     tail -n 1 "$WS/dp.r0.out" | grep -q '"status":"FAILED"' || fail "no FAILED status line"
   fi
+  ;;
+stop_resume)
+  # SIGTERM to rank 1 alone: the ranks agree to stop at one step, rank 0 checkpoints, both end
+  # KILLED (exit 3). Resumed with 2 ranks (rank 0 reads the checkpoint, the other gets its
+  # state), the run ends as an uninterrupted one.
+  start_ranks dp 2 "$DATA/moe.json" --set train.steps=30
+  committed() { grep '"event":"committed"' "$WS/dp.r0.out" 2>/dev/null | grep -o '"step":[0-9]*' | tail -n 1 | cut -d: -f2; }
+  for _ in $(seq 1200); do
+    [ "$(committed)" -ge 3 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  kill -TERM "${RANK_PIDS[1]}"
+  CODES=()
+  for p in "${RANK_PIDS[@]}"; do wait "$p"; CODES+=($?); done
+  [ "${CODES[*]}" = "3 3" ] || fail "after SIGTERM to rank 1: exit codes ${CODES[*]}, expected 3 3"
+  [ "$("${Q[@]}" run "$WS/dp/ws.sqlite" status)" = KILLED ] || fail "not KILLED in the store"
+  run=$("${Q[@]}" run "$WS/dp/ws.sqlite" run_id)
+  [ -f "$WS/dp/runs/$run/checkpoint.pt" ] || fail "no checkpoint"
+  echo "ok: $(tail -n 1 "$WS/dp.r0.out" | grep -o '"message":"[^"]*"')"
+  mv "$WS/dp.r0.out" "$WS/dp.first.out"
+  ranks dp 2 --resume "$run"
+  [ "${CODES[*]}" = "0 0" ] || fail "resume: exit codes ${CODES[*]}"
+  ranks whole 2 "$DATA/moe.json" --set train.steps=30
+  [ "${CODES[*]}" = "0 0" ] || fail "uninterrupted run: exit codes ${CODES[*]}"
+  "${Q[@]}" compare "$WS/dp/ws.sqlite" "$WS/whole/ws.sqlite" 1e-6 "$KEYS" || fail "resumed run differs"
   ;;
 refuse)
   # Refused alike on every rank before any run row: grad_accum not a multiple of the world, and
