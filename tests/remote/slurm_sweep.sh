@@ -40,7 +40,7 @@ cat > "$T/slurm.json" <<JSON
 JSON
 cat > "$T/sweep.json" <<JSON
 {"name": "lr-sweep", "experiment": "$DATA/cli/tiny-random.json",
- "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 1500,
+ "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 1000,
  "set": ["train.eval_every=100000", "train.log_matrices_every=50", "train.checkpoint_every=100000"]}
 JSON
 HOME_DB="$T/home/workspace.sqlite"
@@ -86,10 +86,32 @@ RUN1=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execut
 grep -q "^1 of 4 members" "$T/resubmit.out" || fail "resubmit did not pick exactly the cancelled member"
 timeout 300 "$APP" pull --follow --interval 0.5 --db "$HOME_DB" > "$T/follow2.out"
 states | tee "$T/states2"
-[ "$(grep -c ' FINISHED 1500$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 1500"
+[ "$(grep -c ' FINISHED 1000$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 1000"
 for i in 0 1 2 3; do
   python3 "$HERE/store_rows_equal.py" "$HOME_DB" "$T/remote-ws/remote/$KEY-$i/store.sqlite" \
     || fail "member $i: home and remote stores differ"
 done
 echo "sweep: 4 members FINISHED, one cancelled and resubmitted, all pulled home row for row"
+
+# Data parallel through Slurm: "ntasks": 2 makes the job run `srun apportion train`, two ranks.
+DDP_CFG="$HERE/../ddp/data/moe.json"
+cat > "$T/slurm-ddp.json" <<JSON
+{"kind": "slurm", "partition": "debug", "time_limit": "00:10:00", "cpus_per_task": 1,
+ "ntasks": 2, "apportion": "$APP", "workspace": "$T/remote-ws", "max_parallel": 1}
+JSON
+# No dropout: a plain process draws it from another stream (docs/DISTRIBUTED.md, "Random numbers").
+"$APP" train "$DDP_CFG" --db "$T/single/workspace.sqlite" --threads 1 --progress none \
+  --set adapters.lora_dropout=0
+"$APP" train "$DDP_CFG" --on "$T/slurm-ddp.json" --db "$T/ddp-home/workspace.sqlite" --threads 1 \
+  --set adapters.lora_dropout=0 \
+  | tee "$T/ddp.out"
+DKEY=$(sed -n 's/^launch \(l-[0-9a-f]*\):.*/\1/p' "$T/ddp.out")
+timeout 300 "$APP" pull --follow --interval 0.5 --db "$T/ddp-home/workspace.sqlite" > /dev/null
+python3 "$HERE/../ddp/store_query.py" compare "$T/single/workspace.sqlite" \
+  "$T/ddp-home/workspace.sqlite" 1e-6 train/loss,train/grad_norm \
+  || fail "srun -n 2 does not match one process"
+[ "$(python3 "$HERE/../ddp/store_query.py" tag "$T/ddp-home/workspace.sqlite" dist/world_size)" = 2 ] \
+  || fail "the Slurm run did not train with 2 ranks"
+grep -q "^srun " "$T/remote-ws/remote/$DKEY/run.sh" || fail "run.sh does not use srun"
+echo "srun -n 2: the 2-rank run matches one process (train/loss within 1e-6)"
 ok=1
