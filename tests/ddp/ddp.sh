@@ -3,7 +3,7 @@
 # Data-parallel training with real processes on loopback (docs/DISTRIBUTED.md), one case per
 # invocation: ddp.sh APPORTION TEST_DIR CASE. Ranks are started with torchrun-style variables
 # (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) into one workspace; runs are compared
-# with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0,
+# with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0, hang,
 # stop_resume, refuse.
 set -u
 APP=$1 DIR=$2 CASE=$3
@@ -79,10 +79,9 @@ match_plain)
   [ "${CODES[*]}" = "0 0" ] || fail "ranks exited ${CODES[*]}"
   check_world_store dp 2
   "${Q[@]}" compare "$WS/plain/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 "$KEYS" || fail "runs differ"
-  for step in 5 10 15 20; do
-    "$APP" show "$("${Q[@]}" run "$WS/dp/ws.sqlite" run_id)" --db "$WS/dp/ws.sqlite" --json \
-      | grep -q '"moe/load_fraction"' || fail "no routing records"
-  done
+  # The routing records of the logged micro-batch (rank 1 ran it) reach rank 0's store.
+  steps=$("${Q[@]}" matrix_steps "$WS/dp/ws.sqlite" moe/load_fraction)
+  [ "$steps" = "5 10 15 20" ] || fail "moe/load_fraction at steps '$steps', expected 5 10 15 20"
   ;;
 match_dropout)
   # With dropout each micro-batch draws from (seed, step, micro) in a launched run, wherever it
@@ -111,11 +110,13 @@ drlora)
   cmp -s "$WS/g1" "$WS/g2" || fail "growth events differ: $(diff "$WS/g1" "$WS/g2")"
   echo "ok: $(wc -l <"$WS/g1") growth events identical"
   ;;
-kill_rank1 | kill_rank0)
-  # A long run; once rank 0 has committed step 3, one rank is killed with SIGKILL. The other must
-  # end with a clear error within 60 s; with rank 0 alive, the run is FAILED in the store.
-  victim=1 survivor=0
+kill_rank1 | kill_rank0 | hang)
+  # A long run; once rank 0 has committed step 3, one rank is killed with SIGKILL (or, "hang",
+  # stopped with SIGSTOP under a 5 s collective timeout). The other must end with a clear error
+  # within 60 s; with rank 0 alive, the run is FAILED in the store.
+  victim=1 survivor=0 signal=-9
   [ "$CASE" = kill_rank0 ] && victim=0 survivor=1
+  [ "$CASE" = hang ] && { signal=-STOP; export APPORTION_DIST_TIMEOUT_S=5; }
   start_ranks dp 2 "$DATA/moe.json" --set train.steps=100000 --set train.eval_every=100000
   committed() { grep '"event":"committed"' "$WS/dp.r0.out" 2>/dev/null | grep -o '"step":[0-9]*' | tail -n 1 | cut -d: -f2; }
   for _ in $(seq 1200); do
@@ -123,12 +124,12 @@ kill_rank1 | kill_rank0)
     sleep 0.1
   done
   [ "$(committed)" -ge 3 ] 2>/dev/null || fail "the ranks did not reach step 3 in 120 s"
-  kill -9 "${RANK_PIDS[$victim]}"
+  kill "$signal" "${RANK_PIDS[$victim]}"
   t0=$(date +%s.%N)
   wait "${RANK_PIDS[$survivor]}"
   code=$?
   secs=$(python3 -c "import time; print('%.2f' % (time.time() - $t0))")
-  echo "rank $survivor ended with exit code $code $secs s after rank $victim was killed"
+  echo "rank $survivor ended with exit code $code $secs s after rank $victim got SIG${signal#-}"
   python3 -c "import sys; sys.exit(0 if $secs < 60 else 1)" || fail "took $secs s"
   [ "$code" = 1 ] || fail "rank $survivor: exit $code, expected 1 (FAILED)"
   err=$WS/dp.r$survivor.err
@@ -144,7 +145,7 @@ stop_resume)
   # SIGTERM to rank 1 alone: the ranks agree to stop at one step, rank 0 checkpoints, both end
   # KILLED (exit 3). Resumed with 2 ranks (rank 0 reads the checkpoint, the other gets its
   # state), the run ends as an uninterrupted one.
-  start_ranks dp 2 "$DATA/moe.json" --set train.steps=30
+  start_ranks dp 2 "$DATA/moe.json" --set train.steps=16
   committed() { grep '"event":"committed"' "$WS/dp.r0.out" 2>/dev/null | grep -o '"step":[0-9]*' | tail -n 1 | cut -d: -f2; }
   for _ in $(seq 1200); do
     [ "$(committed)" -ge 3 ] 2>/dev/null && break
@@ -161,7 +162,7 @@ stop_resume)
   mv "$WS/dp.r0.out" "$WS/dp.first.out"
   ranks dp 2 --resume "$run"
   [ "${CODES[*]}" = "0 0" ] || fail "resume: exit codes ${CODES[*]}"
-  ranks whole 2 "$DATA/moe.json" --set train.steps=30
+  ranks whole 2 "$DATA/moe.json" --set train.steps=16
   [ "${CODES[*]}" = "0 0" ] || fail "uninterrupted run: exit codes ${CODES[*]}"
   "${Q[@]}" compare "$WS/dp/ws.sqlite" "$WS/whole/ws.sqlite" 1e-6 "$KEYS" || fail "resumed run differs"
   ;;

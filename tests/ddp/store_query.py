@@ -8,6 +8,7 @@
 #   store_query.py tag DB KEY            one run's tag value
 #   store_query.py count DB              the number of runs
 #   store_query.py metric DB KEY         "step value" lines
+#   store_query.py matrix_steps DB KEY   the steps of a matrix record, space-separated
 import sqlite3
 import sys
 
@@ -76,6 +77,10 @@ def main():
         row = db.execute("SELECT value FROM tags WHERE run_id=? AND key=?",
                          (run, sys.argv[3])).fetchone()
         print(row[0] if row else "")
+    elif cmd == "matrix_steps":
+        rows = db.execute("SELECT step FROM matrices WHERE run_id=? AND key=? ORDER BY step",
+                          (run, sys.argv[3]))
+        print(" ".join(str(r[0]) for r in rows))
     elif cmd == "metric":
         for s, v in metrics(db, run, sys.argv[3]):
             print(s, v)
