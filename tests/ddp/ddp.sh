@@ -4,7 +4,7 @@
 # invocation: ddp.sh APPORTION TEST_DIR CASE. Ranks are started with torchrun-style variables
 # (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) into one workspace; runs are compared
 # with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0, hang,
-# stop_resume, refuse.
+# stop_resume, slurm_env, refuse.
 set -u
 APP=$1 DIR=$2 CASE=$3
 DATA=$DIR/data
@@ -165,6 +165,36 @@ stop_resume)
   ranks whole 2 "$DATA/moe.json" --set train.steps=16
   [ "${CODES[*]}" = "0 0" ] || fail "uninterrupted run: exit codes ${CODES[*]}"
   "${Q[@]}" compare "$WS/dp/ws.sqlite" "$WS/whole/ws.sqlite" 1e-6 "$KEYS" || fail "resumed run differs"
+  ;;
+slurm_env)
+  # What srun gives each task (no torchrun variables): SLURM_PROCID, SLURM_STEP_NUM_TASKS,
+  # SLURM_LOCALID, the step's node list (rank 0's host: its first entry) and the job/step ids
+  # (the port is derived from them). A job id whose port is free here is picked.
+  job=$(python3 -c '
+import random, socket
+for _ in range(200):
+    job = random.randrange(1, 10**6)
+    port = 10000 + (job % 100000 * 8) % 20000
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); print(job); break
+    except OSError:
+        pass')
+  mkdir -p "$WS/sl"
+  RANK_PIDS=()
+  for r in 0 1; do
+    SLURM_PROCID=$r SLURM_NTASKS=2 SLURM_STEP_NUM_TASKS=2 SLURM_LOCALID=$r SLURM_JOB_ID=$job \
+      SLURM_STEP_ID=0 SLURM_STEP_NODELIST='localhost,node[02]' SLURM_JOB_NODELIST=other \
+      "$APP" train "$DATA/moe.json" --max-steps 4 --db "$WS/sl/ws.sqlite" --threads 1 \
+      --progress json >"$WS/sl.r$r.out" 2>"$WS/sl.r$r.err" &
+    RANK_PIDS+=($!)
+    PIDS+=($!)
+  done
+  CODES=()
+  for p in "${RANK_PIDS[@]}"; do wait "$p"; CODES+=($?); done
+  [ "${CODES[*]}" = "0 0" ] || fail "srun-style ranks exited ${CODES[*]}"
+  [ "$("${Q[@]}" tag "$WS/sl/ws.sqlite" dist/launcher)" = slurm ] || fail "dist/launcher is not slurm"
+  check_world_store sl 2
   ;;
 refuse)
   # Refused alike on every rank before any run row: grad_accum not a multiple of the world, and
