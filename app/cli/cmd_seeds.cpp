@@ -24,6 +24,7 @@
 #include "app/cli/stop_signals.h"
 #include "core/common/error.h"
 #include "core/common/uuid.h"
+#include "core/distributed/dist_env.h"
 #include "core/events/progress_line.h"
 #include "core/store/run_groups.h"
 #include "core/store/run_reader.h"
@@ -185,6 +186,12 @@ int run_seeded_train(const TrainArgs& args) {
           "with `apportion train --resume RUN`");
     }
     if (args.pretrain) throw ConfigError("--seeds: only `apportion train` takes --seeds");
+    if (const DistEnv env = dist_env_from_environment(); env.distributed()) {
+      // Every rank would start its own copy of every seed run.
+      throw ConfigError("--seeds inside a launched world (" + env.source +
+                        " variables are set): each seed is a run of its own; start one world "
+                        "per seed, or run `apportion sweep` with \"seeds\"");
+    }
     seeds = parse_seed_spec(args.seeds);
     if (args.parallel_given && args.parallel < 1) {
       throw ConfigError("--parallel " + std::to_string(args.parallel) +

@@ -222,10 +222,11 @@ std::vector<LaunchRecord> submit_launches(const ExecutorProfile& profile,
     for (const auto& r : records) queue += shell_quote(r.remote_dir + "/run.sh") + "\n";
     const std::string qfile = ws + "/remote/" + records.front().key + ".queue";
     must_run_there(profile, "writing the queue", "cat > " + shell_quote(qfile), queue);
-    const std::string pid = must_run_there(
-        profile, "starting the queue",
-        "cd " + shell_quote(ws) + " || exit 2; nohup xargs -P " + std::to_string(profile.max_parallel) +
-            " -n 1 sh < " + shell_quote(qfile) + " > /dev/null 2>&1 & echo $!");
+    const std::string pid =
+        must_run_there(profile, "starting the queue",
+                       "cd " + shell_quote(ws) + " || exit 2; nohup xargs -P " +
+                           std::to_string(profile.max_parallel) + " -n 1 sh < " +
+                           shell_quote(qfile) + " > /dev/null 2>&1 & echo $!");
     const std::string handle = pid.substr(0, pid.find('\n'));
     for (auto& r : records) r.attempts.push_back({"run", handle, now, ""});
   }
