@@ -3,7 +3,8 @@
 // MainWindow; --screenshot grabs the window to a PNG after a delay and quits (docs, checks).
 //
 //   apportion-gui [WORKSPACE.sqlite] [--experiments DIR] [--apportion PATH]
-//                 [--screenshot FILE.png [--screenshot-delay MS] [--compare | --new-run]]
+//                 [--screenshot FILE.png [--screenshot-delay MS]
+//                  [--compare | --new-run | --new-sweep [--sweep-file SWEEP.json]]]
 //                 [--run ID-PREFIX [--run-tab N]]
 //                 [--group-seeds] [--expand-groups LABEL,…|*] [--select-group LABEL]
 //                 [--compare-groups LABEL,LABEL,…|*] [--table-height PX]
@@ -92,6 +93,11 @@ int main(int argc, char* argv[]) {
       QStringLiteral("Show the compare view (of the --run ids, else the two newest runs)."));
   const QCommandLineOption newRun(QStringLiteral("new-run"),
                                   QStringLiteral("Open the new-run dialog (screenshots it)."));
+  const QCommandLineOption newSweep(QStringLiteral("new-sweep"),
+                                    QStringLiteral("Open the sweep dialog (screenshots it)."));
+  const QCommandLineOption sweepFile(QStringLiteral("sweep-file"),
+                                     QStringLiteral("Load this sweep file into the sweep dialog."),
+                                     QStringLiteral("FILE"));
   const QCommandLineOption runOption(
       QStringLiteral("run"),
       QStringLiteral("Select the run whose id starts with ID (--compare: ID,ID,… any number)."),
@@ -146,7 +152,8 @@ int main(int argc, char* argv[]) {
   parser.addOptions({experiments, apportionExe,  screenshot,  delay,      compare,
                      newRun,      runOption,     runTab,      groupSeeds, expandGroups,
                      selectGroup, compareGroups, tableHeight, smoothing,  logLoss,
-                     compareTab,  exportFigure,  figure,      figureSize, dpi});
+                     compareTab,  exportFigure,  figure,      figureSize, dpi,
+                     newSweep,    sweepFile});
   parser.process(app);
 
   const apportion::AppPaths paths =
@@ -199,7 +206,10 @@ int main(int argc, char* argv[]) {
   }
   if (parser.isSet(compareTab))
     window.compareView()->panels()->setCurrentIndex(parser.value(compareTab).toInt());
-  QWidget* dialog = parser.isSet(newRun) ? window.openNewRunDialog() : nullptr;
+  QWidget* dialog = parser.isSet(newRun) ? window.openNewRunDialog()
+                    : parser.isSet(newSweep) || parser.isSet(sweepFile)
+                        ? window.openSweepDialog(parser.value(sweepFile))
+                        : nullptr;
 
   if (parser.isSet(exportFigure)) {
     const QString file = parser.value(exportFigure);

@@ -25,6 +25,7 @@
 #include <QVBoxLayout>
 
 #include "app/gui/damaged_workspace.h"
+#include "app/gui/remote_commands.h"
 #include "app/gui/run_launcher.h"
 #include "core/common/error.h"
 #include "core/methods/method_registry.h"
@@ -33,6 +34,7 @@
 #include "core/store/store_integrity.h"
 #include "ui/models/progress_delegate.h"
 #include "ui/models/run_format.h"
+#include "ui/models/run_table_filter.h"
 #include "ui/models/run_table_model.h"
 #include "ui/models/store_watcher.h"
 #include "ui/models/workspace.h"
@@ -51,7 +53,7 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
     : QMainWindow(parent),
       m_paths(std::move(paths)),
       m_model(new ui::RunTableModel(this)),
-      m_proxy(new QSortFilterProxyModel(this)),
+      m_proxy(new ui::RunTableFilter(this)),
       m_watcher(new ui::StoreWatcher(this)),
       m_table(new QTreeView),
       m_filter(new QLineEdit),
@@ -81,7 +83,7 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
   m_table->sortByColumn(ui::RunTableModel::StartColumn, Qt::DescendingOrder);
   m_table->header()->setStretchLastSection(true);
   m_table->setAlternatingRowColors(true);
-  m_filter->setPlaceholderText(tr("Filter runs (name, experiment, method, status)…"));
+  m_filter->setPlaceholderText(tr("Filter runs (name, experiment, method, status, sweep)…"));
   m_filter->setClearButtonEnabled(true);
 
   buildMenus();
@@ -121,11 +123,10 @@ MainWindow::MainWindow(AppPaths paths, QWidget* parent)
       selectRun(m_pendingSelect);
       m_pendingSelect.clear();
     }
+    m_runView->setStopEnabled(canStop(m_runView->runId()));  // remote runs end by the store
     updateStatus();
   });
-  connect(m_runView, &ui::RunView::stopRequested, this, [this](const QString& id) {
-    if (m_launcher) m_launcher->stop(id);
-  });
+  connect(m_runView, &ui::RunView::stopRequested, this, &MainWindow::stopRun);
   connect(m_runView, &ui::RunView::runLinkActivated, this, [this](const QString& id) {
     m_filter->clear();  // the linked run may be filtered out
     selectRun(id);
@@ -158,6 +159,7 @@ bool MainWindow::openWorkspace(const QString& dbPath) {
   kLastWorkspace.setValue(m_workspace->dbPath());
   m_launcher = std::make_unique<RunLauncher>(m_paths.apportionExe, m_workspace->dbPath());
   connectLauncher();
+  setUpRemote();
   m_model->setReader(m_workspace->reader());
   m_runView->setReader(m_workspace->reader());
   m_compareView->setReader(m_workspace->reader());
@@ -203,7 +205,9 @@ QWidget* MainWindow::openNewRunDialog() {
   auto* dialog = new ui::NewRunDialog(m_paths.experimentsDir, m_workspace->dir(),
                                       make_cli_queries(m_paths.apportionExe), this);
   dialog->setAttribute(Qt::WA_DeleteOnClose);
-  connect(dialog, &ui::NewRunDialog::launchRequested, this, [this](const QString& config) {
+  connect(dialog, &ui::NewRunDialog::launchRequested, this, [this, dialog](const QString& config) {
+    const QString profile = dialog->executorProfile();
+    if (!profile.isEmpty()) return submitOnProfile(config, profile);
     if (m_launcher) m_launcher->launch(config);
     statusBar()->showMessage(tr("Launching %1…").arg(config), 5000);
   });
@@ -255,13 +259,12 @@ void MainWindow::onSelectionChanged() {
     if (m_launcher && m_launcher->isLaunchedHere(current))
       m_runView->setLogText(m_launcher->stderrText(current));
   }
-  m_runView->setStopEnabled(m_launcher && m_launcher->isActive(current));
+  m_runView->setStopEnabled(canStop(current));
   updateStatus();
 }
 
 void MainWindow::onStopSelected() {
-  for (const QString& id : selectedRunIds())
-    if (m_launcher) m_launcher->stop(id);
+  for (const QString& id : selectedRunIds()) stopRun(id);
 }
 
 void MainWindow::onMarkFailed() {
@@ -440,14 +443,19 @@ void MainWindow::updateStatus() {
   if (!m_workspace) {
     m_statusLabel->setText(tr("No workspace — File → Open workspace (Ctrl+O)"));
     m_newRunAction->setEnabled(false);
+    m_newSweepAction->setEnabled(false);
     return;
   }
   m_newRunAction->setEnabled(true);
+  m_newSweepAction->setEnabled(true);
   const int active = m_launcher ? static_cast<int>(m_launcher->activeRunIds().size()) : 0;
-  m_statusLabel->setText(tr("%1 · %2 runs · %3 training here · apportion: %4")
+  m_statusLabel->setText(tr("%1 · %2 runs · %3 training here%4 · apportion: %5")
                              .arg(m_workspace->dbPath())
                              .arg(m_model->runs().size())
                              .arg(active)
+                             .arg(m_remote && m_remote->isPulling()
+                                      ? tr(" · following remote launches (pull)")
+                                      : QString())
                              .arg(m_paths.apportionExe));
   const QStringList ids = selectedRunIds();
   m_compareAction->setEnabled(m_table->selectionModel()->selectedRows().size() >= 2);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// MainWindow: wires the panels (run table, run view, compare view, new-run dialog) to the
-// workspace, the store watcher and the run launcher. It holds no logic of its own beyond that
+// MainWindow: wires the panels (run table, run view, compare view, new-run and sweep dialogs) to
+// the workspace, the store watcher, the run launcher (runs trained here) and RemoteCommands
+// (runs on executor profiles, sweeps, pull, import). It holds no logic of its own beyond that
 // wiring and the close-with-active-runs question (DESIGN §6 rule 7).
 #pragma once
 
@@ -24,6 +25,8 @@ class QLineEdit;
 namespace apportion {
 
 class RunLauncher;
+class RemoteCommands;
+struct CliResult;
 
 namespace ui {
 class CompareView;
@@ -51,6 +54,13 @@ class MainWindow : public QMainWindow {
   bool selectRunById(const QString& idPrefix);
   /// Opens the new-run dialog (non-modal); returns it (for screenshots).
   QWidget* openNewRunDialog();
+  /// Opens the sweep dialog (non-modal), loaded from `sweepFile` when given; returns it.
+  QWidget* openSweepDialog(const QString& sweepFile = {});
+  /// Stop for a run: SIGTERM to a child of this window, else `apportion stop` (a run launched
+  /// on a profile, or a live trainer started elsewhere). False when it is not running.
+  bool stopRun(const QString& runId);
+  /// True when stopRun(runId) has something to stop.
+  bool canStop(const QString& runId) const;
   /// Seed-group rows in the run table on or off (as View → Group runs by seed, not saved).
   void setGroupSeeds(bool on);
   /// Expands the seed groups whose label (or key) matches one of `labels` ("*": all); returns
@@ -68,6 +78,7 @@ class MainWindow : public QMainWindow {
   bool showCompareOfRuns(const QStringList& idPrefixes);
 
   RunLauncher* launcher() const { return m_launcher.get(); }
+  RemoteCommands* remote() const { return m_remote.get(); }
   ui::RunView* runView() const { return m_runView; }
   ui::CompareView* compareView() const { return m_compareView; }
 
@@ -90,9 +101,20 @@ class MainWindow : public QMainWindow {
   void onRunStarted(const QString& runId);
   void onRunFinished(const QString& runId, const QString& status, const QString& message);
   void onLaunchFailed(const QString& key, const QString& message);
+  void onPullNow();
+  void onImportStore();
 
  private:
   void buildMenus();
+  /// RemoteCommands for the open workspace; starts the follower when launches are open.
+  void setUpRemote();
+  /// `apportion train CONFIG --on PROFILE` for the new-run dialog.
+  void submitOnProfile(const QString& config, const QString& profile);
+  void resubmitSweep(const QString& sweepKey);
+  /// The run table's context menu (stop, resubmit a sweep's failed members, pull, compare).
+  void showTableMenu(const QPoint& at);
+  /// A message box with a command's output (a warning when it failed).
+  void showCliResult(const QString& title, const CliResult& result);
   /// Window geometry, splitter, table columns (widths, order, hidden) and the front tab, as
   /// the user left them (QSettings "window/…").
   void saveLayout();
@@ -117,6 +139,7 @@ class MainWindow : public QMainWindow {
   AppPaths m_paths;
   std::shared_ptr<ui::Workspace> m_workspace;
   std::unique_ptr<RunLauncher> m_launcher;
+  std::unique_ptr<RemoteCommands> m_remote;
   ui::RunTableModel* m_model = nullptr;
   QSortFilterProxyModel* m_proxy = nullptr;
   ui::StoreWatcher* m_watcher = nullptr;
@@ -128,6 +151,7 @@ class MainWindow : public QMainWindow {
   ui::CompareView* m_compareView = nullptr;
   QLabel* m_statusLabel = nullptr;
   QAction* m_newRunAction = nullptr;
+  QAction* m_newSweepAction = nullptr;
   QAction* m_stopAction = nullptr;
   QAction* m_markFailedAction = nullptr;
   QAction* m_compareAction = nullptr;

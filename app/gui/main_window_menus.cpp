@@ -41,6 +41,7 @@ void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   m_newRunAction = file->addAction(tr("&New run…"), QKeySequence::New, this, &MainWindow::onNewRun);
   file->addAction(tr("&Open workspace…"), QKeySequence::Open, this, &MainWindow::onOpenWorkspace);
+  file->addAction(tr("&Import runs from store…"), this, &MainWindow::onImportStore);
   file->addSeparator();
   file->addAction(tr("&Export figure (PDF, SVG, PNG)…"), QKeySequence(tr("Ctrl+E")), this,
                   &MainWindow::exportCurrentFigure);
@@ -50,6 +51,10 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
   QMenu* run = menuBar()->addMenu(tr("&Run"));
+  m_newSweepAction = run->addAction(tr("New s&weep…"), QKeySequence(tr("Ctrl+Shift+N")), this,
+                                    [this] { openSweepDialog(); });
+  run->addAction(tr("P&ull remote runs now"), this, &MainWindow::onPullNow);
+  run->addSeparator();
   m_stopAction = run->addAction(tr("&Stop selected run"), QKeySequence(tr("Ctrl+.")), this,
                                 &MainWindow::onStopSelected);
   m_markFailedAction = run->addAction(tr("C&lose dead run (mark FAILED: process lost)"), this,
@@ -90,6 +95,8 @@ void MainWindow::buildMenus() {
                   [this] { m_tabs->setCurrentWidget(m_compareView); });
   onGroupSeedsToggled(m_groupSeedsAction->isChecked());
 
+  m_table->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(m_table, &QWidget::customContextMenuRequested, this, &MainWindow::showTableMenu);
   m_table->header()->setContextMenuPolicy(Qt::CustomContextMenu);
   connect(m_table->header(), &QWidget::customContextMenuRequested, this,
           [this](const QPoint& at) { showColumnMenu(m_table->header()->mapToGlobal(at)); });
@@ -98,7 +105,8 @@ void MainWindow::buildMenus() {
   help->addAction(tr("&Keyboard shortcuts"), this, [this] {
     QMessageBox::information(
         this, tr("Keyboard shortcuts"),
-        tr("Ctrl+N new run · Ctrl+O open workspace · Ctrl+F filter runs\n"
+        tr("Ctrl+N new run · Ctrl+Shift+N new sweep · Ctrl+O open workspace · Ctrl+F filter "
+           "runs\n"
            "Alt+Down / Alt+Up next / previous run · Ctrl+. stop the selected run\n"
            "Ctrl+D compare the selected runs or groups (Ctrl+click, Shift+click to select)\n"
            "Ctrl+1 / Ctrl+2 run / compare tab · Ctrl+G group runs by seed\n"

@@ -35,6 +35,7 @@
 #include "ui/widgets/allocation_preview.h"
 #include "ui/widgets/backbone_picker.h"
 #include "ui/widgets/dataset_editor.h"
+#include "ui/widgets/executor_picker.h"
 #include "ui/widgets/method_field_widget.h"
 
 namespace apportion::ui {
@@ -141,7 +142,18 @@ NewRunDialog::NewRunDialog(const QString& experimentsDir,
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel);
   m_launch = buttons->addButton(tr("Launch"), QDialogButtonBox::AcceptRole);
   m_launch->setDefault(true);
-  layout->addWidget(buttons);
+  auto* bottom = new QHBoxLayout;
+  bottom->addWidget(new QLabel(tr("Run on:")));
+  m_executor = new ExecutorPicker;
+  m_executor->setRememberKey(QStringLiteral("new_run/executor"));
+  bottom->addWidget(m_executor, 1);
+  bottom->addWidget(buttons);
+  layout->addLayout(bottom);
+  const auto launchText = [this] {
+    m_launch->setText(m_executor->profilePath().isEmpty() ? tr("Launch") : tr("Submit"));
+  };
+  connect(m_executor, &ExecutorPicker::profileChanged, this, launchText);
+  launchText();
   connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
   connect(m_launch, &QPushButton::clicked, this, &NewRunDialog::launch);
   connect(m_editor, &QPlainTextEdit::textChanged, this, &NewRunDialog::onTextChanged);
@@ -545,6 +557,8 @@ void NewRunDialog::applySuite(const QString& suite) {
     }
   });
 }
+
+QString NewRunDialog::executorProfile() const { return m_executor->profilePath(); }
 
 void NewRunDialog::launch() {
   if (!m_valid) return;

@@ -6,8 +6,10 @@
 // its fields() (allocation.<section>.<key>), shown while it is the chosen one, so a new method
 // needs no code here. A "Data suite" combo picks data.suite; with "datasets" the Datasets section
 // (DatasetEditor: datasets, files, eval splits, templates, protocols) is enabled and writes
-// data.datasets, data.root and train.checkpoint_rule. Launch writes
-// <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path).
+// data.datasets, data.root and train.checkpoint_rule. "Run on" (ExecutorPicker) chooses this
+// computer or an executor profile (the button then reads Submit). Launch writes
+// <workspace>/configs/<name>-<timestamp>.json and emits launchRequested(path); the receiver
+// reads executorProfile() to launch here or submit to the profile.
 #pragma once
 
 #include <QDialog>
@@ -77,6 +79,11 @@ class NewRunDialog : public QDialog {
   class BackbonePicker* backbonePicker() const {
     return m_backbone;
   }
+  class ExecutorPicker* executorPicker() const {
+    return m_executor;
+  }
+  /// "" to train on this computer, else the executor profile file to submit to (--on).
+  QString executorProfile() const;
 
  public Q_SLOTS:
   /// Writes the config file, emits launchRequested and accepts the dialog.
@@ -143,6 +150,7 @@ class NewRunDialog : public QDialog {
   std::vector<MethodBox> m_methodBoxes;
   BackendQueries m_queries;
   class BackbonePicker* m_backbone = nullptr;
+  class ExecutorPicker* m_executor = nullptr;
 };
 
 }  // namespace apportion::ui
