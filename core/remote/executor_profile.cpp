@@ -60,6 +60,7 @@ ExecutorProfile executor_profile_from_json(const nlohmann::json& j, const std::s
   if (r.has("apportion")) r.get("apportion", p.apportion);
   if (r.has("workspace")) r.get("workspace", p.remote_workspace);
   if (r.has("max_parallel")) r.get("max_parallel", p.max_parallel);
+  if (r.has("device")) r.get("device", p.device);
   config_require(p.max_parallel >= 1 && p.max_parallel <= 10000, "max_parallel",
                  "must be 1..10000" + got(p.max_parallel));
   if (p.kind == ExecutorKind::Slurm) {

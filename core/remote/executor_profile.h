@@ -50,6 +50,7 @@ struct ExecutorProfile {
   std::string apportion = "apportion";  ///< the `apportion` executable there
   std::string remote_workspace;  ///< workspace folder there (absolute); holds backbones, data
   int max_parallel = 1;          ///< queue width (local/ssh) or the array's %N (slurm)
+  std::string device;            ///< --device of the runs launched here ("" keeps train.device)
   SlurmSettings slurm;
   nlohmann::json json;  ///< the profile as read (recorded with each launch)
 };

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +103,9 @@ std::string member_script(const ExecutorProfile& p,
                           const LaunchSpec& spec) {
   std::string args;
   for (const auto& a : spec.train_args) args += " " + shell_quote(a);
+  const bool has_device = std::find(spec.train_args.begin(), spec.train_args.end(), "--device") !=
+                          spec.train_args.end();
+  if (!p.device.empty() && !has_device) args += " --device " + shell_quote(p.device);
   const bool slurm = p.kind == ExecutorKind::Slurm;
   const std::string launcher = slurm && p.slurm.ntasks > 1 ? "srun " : "";
   std::string s =

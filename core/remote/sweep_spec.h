@@ -4,8 +4,9 @@
 //   {"name": "mola-lr", "experiment": "../experiments/mola-2468.json",
 //    "grid": {"train.lr": [1e-3, 3e-3], "allocation.mola.preset": ["2468", "8642"]},
 //    "seeds": [0, 1, 2], "set": ["train.steps=200"], "max_parallel": 4}
-// expands to one member per grid point × seed (points in row-major order of the grid keys as
-// written, seeds innermost). Paths are relative to the sweep file.
+// expands to one member per grid point × seed (points in row-major order of the grid keys in
+// alphabetical order, as JSON objects are unordered; seeds innermost). Paths are relative to the
+// sweep file.
 //
 // Intended usage:
 //   const SweepSpec s = load_sweep_spec("sweeps/lr.json");           // ConfigError names field
@@ -25,7 +26,7 @@ struct SweepSpec {
   std::string file;             ///< where it was read from
   std::string name;             ///< "" → the experiment's name
   std::string experiment_path;  ///< resolved against the sweep file's folder
-  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> grid;  ///< file order
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> grid;  ///< keys sorted
   std::vector<uint64_t> seeds;   ///< empty: the experiment's own seed, once
   std::vector<std::string> set;  ///< fixed overrides for every member
   int64_t max_steps = -1;
