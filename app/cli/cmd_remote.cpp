@@ -148,14 +148,24 @@ int run_pull(
               << fetch_run_artifacts(*record, found->run_id, db) << std::endl;
     return kExitFinished;
   }
-  int conflicts = 0;
+  int conflicts = 0, failures = 0;
   while (true) {
     int open = 0;
     for (LaunchRecord& r : list_launch_records(ws)) {
       if (r.ended && !all) continue;
-      const bool active =
-          !r.ended && launch_active(r);  // asked before the pull: a final pull follows
-      const PullReport report = pull_launch(r, db);
+      bool active = false;
+      PullReport report;
+      try {
+        active = !r.ended && launch_active(r);  // asked before the pull: a final pull follows
+        report = pull_launch(r, db);
+      } catch (const Error& e) {
+        // An unreachable host or scheduler ends nothing: the launch stays open, tried again.
+        ++failures;
+        ++open;
+        print_error("launch " + r.key + ": " + e.what(),
+                    follow ? "trying again at the next pull" : "run `apportion pull` again later");
+        continue;
+      }
       for (const auto& p : report.runs) {
         if (p.conflict) {
           ++conflicts;
@@ -180,9 +190,10 @@ int run_pull(
       }
     }
     if (!follow || open == 0) break;
+    failures = 0;  // with --follow only the last round's failures count
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(interval_s * 1000)));
   }
-  return conflicts > 0 ? kExitFailed : kExitFinished;
+  return conflicts > 0 || failures > 0 ? kExitFailed : kExitFinished;
 }
 
 int run_stop(const std::string& db_path, const std::string& target) {

@@ -27,11 +27,12 @@ std::string ProcessResult::describe() const {
   std::string tail = err;
   while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
   if (tail.size() > 2000) tail = "…" + tail.substr(tail.size() - 2000);
-  std::string s = "`" + command + "` ";
+  const std::string shown = command.size() > 160 ? command.substr(0, 160) + "…" : command;
+  std::string s = "`" + shown + "` ";
   if (timed_out) {
     s += "did not finish in time";
-  } else if (exit_code > 128) {
-    s += "was killed by signal " + std::to_string(exit_code - 128);
+  } else if (signal > 0) {
+    s += "was killed by signal " + std::to_string(signal);
   } else {
     s += "exited " + std::to_string(exit_code);
   }
@@ -131,6 +132,7 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   }
   if (!r.timed_out) {
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   }
   return r;
 }

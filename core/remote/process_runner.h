@@ -20,11 +20,12 @@ struct ProcessOptions {
 
 struct ProcessResult {
   int exit_code = -1;  ///< the exit status; 128+N for death by signal N; -1: not started/timeout
+  int signal = 0;      ///< the signal that ended it (0: it exited)
   bool timed_out = false;
   std::string out;
   std::string err;
   std::string command;  ///< argv joined, for messages
-  /// "`command` exited 255: <last stderr lines>" for messages.
+  /// "`command` exited 255: <last stderr lines>" for messages (a long command shortened).
   std::string describe() const;
 };
 

@@ -279,7 +279,13 @@ bool launch_active(const LaunchRecord& record) {
   const std::string handle = record.attempts.back().handle;
   if (p.kind == ExecutorKind::Slurm) {
     const ProcessResult r = run_there(p, "squeue -h -o %T -j " + shell_quote(handle));
-    if (r.exit_code != 0) return false;  // no longer known to Slurm
+    if (r.exit_code != 0) {
+      // Gone from Slurm's memory (finished longer than MinJobAge ago); anything else (slurmctld
+      // or the login host unreachable) must not end the launch.
+      if (r.err.find("Invalid job id") != std::string::npos) return false;
+      throw Error("asking Slurm about job " + handle + " (launch " + record.key +
+                  "): " + r.describe());
+    }
     return r.out.find_first_not_of(" \n") != std::string::npos;
   }
   const std::string d = shell_quote(record.remote_dir);
