@@ -40,7 +40,7 @@ cat > "$T/slurm.json" <<JSON
 JSON
 cat > "$T/sweep.json" <<JSON
 {"name": "lr-sweep", "experiment": "$DATA/cli/tiny-random.json",
- "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 1000,
+ "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 2000,
  "set": ["train.eval_every=100000", "train.log_matrices_every=50", "train.checkpoint_every=100000"]}
 JSON
 HOME_DB="$T/home/workspace.sqlite"
@@ -63,15 +63,26 @@ except Exception:
     pass
 PY
 }
-# Cancel member 1 while it trains.
+# Cancel member 1 while it trains (watched in its own store over there: a pull round asks
+# about all four launches, too slow a clock for this).
 VICTIM="$KEY-1"
-for _ in $(seq 300); do
-  "$APP" pull --db "$HOME_DB" > /dev/null
-  line=$(states | grep "^$VICTIM " || true)
-  read -r _ ST STEP <<< "${line:-x NONE 0}"
+VICTIM_DB="$T/remote-ws/remote/$VICTIM/store.sqlite"
+ST=NONE
+for _ in $(seq 600); do
+  read -r ST STEP < <(python3 - "$VICTIM_DB" <<'PY'
+import sqlite3, sys
+try:
+    db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+    st = db.execute("SELECT status FROM runs").fetchone()[0]
+    s = db.execute("SELECT MAX(step) FROM metrics WHERE key = 'train/loss'").fetchone()[0]
+    print(st, s or 0)
+except Exception:
+    print("NONE 0")
+PY
+)
   [ "$ST" = RUNNING ] && [ "$STEP" -ge 20 ] && break
   [ "$ST" = FINISHED ] && fail "member 1 finished before it could be cancelled"
-  sleep 0.2
+  sleep 0.1
 done
 [ "$ST" = RUNNING ] || fail "member 1 never ran (last: $ST)"
 "$APP" stop "$VICTIM" --db "$HOME_DB"
@@ -86,7 +97,7 @@ RUN1=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execut
 grep -q "^1 of 4 members" "$T/resubmit.out" || fail "resubmit did not pick exactly the cancelled member"
 timeout 300 "$APP" pull --follow --interval 0.5 --db "$HOME_DB" > "$T/follow2.out"
 states | tee "$T/states2"
-[ "$(grep -c ' FINISHED 1000$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 1000"
+[ "$(grep -c ' FINISHED 2000$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 2000"
 for i in 0 1 2 3; do
   python3 "$HERE/store_rows_equal.py" "$HOME_DB" "$T/remote-ws/remote/$KEY-$i/store.sqlite" \
     || fail "member $i: home and remote stores differ"
