@@ -40,7 +40,7 @@ cat > "$T/slurm.json" <<JSON
 JSON
 cat > "$T/sweep.json" <<JSON
 {"name": "lr-sweep", "experiment": "$DATA/cli/tiny-random.json",
- "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 2000,
+ "grid": {"train.lr": [0.001, 0.003]}, "seeds": [0, 1], "max_steps": 1500,
  "set": ["train.eval_every=100000", "train.log_matrices_every=50", "train.checkpoint_every=100000"]}
 JSON
 HOME_DB="$T/home/workspace.sqlite"
@@ -97,7 +97,7 @@ RUN1=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execut
 grep -q "^1 of 4 members" "$T/resubmit.out" || fail "resubmit did not pick exactly the cancelled member"
 timeout 300 "$APP" pull --follow --interval 0.5 --db "$HOME_DB" > "$T/follow2.out"
 states | tee "$T/states2"
-[ "$(grep -c ' FINISHED 2000$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 2000"
+[ "$(grep -c ' FINISHED 1500$' "$T/states2")" = 4 ] || fail "not all four FINISHED at step 1500"
 for i in 0 1 2 3; do
   python3 "$HERE/store_rows_equal.py" "$HOME_DB" "$T/remote-ws/remote/$KEY-$i/store.sqlite" \
     || fail "member $i: home and remote stores differ"

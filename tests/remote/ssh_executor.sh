@@ -82,7 +82,7 @@ except Exception:
 PY
 }
 
-STEPS=5000
+STEPS=4000
 "$APP" train "$DATA/cli/tiny-random.json" --on "$T/profile.json" --db "$HOME_DB" --threads 1 \
   --max-steps $STEPS --set train.eval_every=100000 --set train.log_matrices_every=25 \
   --set train.checkpoint_every=100000 --name over-ssh | tee "$T/launch.out"
