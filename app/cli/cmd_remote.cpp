@@ -85,21 +85,8 @@ int run_remote_train(const TrainArgs& args) {
   spec.key = new_launch_key("l");
   spec.config_text = text;
   spec.config_name = cfg.name;
-  for (const auto& o : args.overrides) spec.train_args.insert(spec.train_args.end(), {"--set", o});
-  if (args.max_steps > 0) {
-    spec.train_args.insert(spec.train_args.end(), {"--max-steps", std::to_string(args.max_steps)});
-  }
-  if (args.stop_after >= 0) {
-    spec.train_args.insert(spec.train_args.end(),
-                           {"--stop-after", std::to_string(args.stop_after)});
-  }
+  spec.train_args = forwarded_train_args(args);
   if (!args.name.empty()) spec.train_args.insert(spec.train_args.end(), {"--name", args.name});
-  for (const auto& t : args.tags) spec.train_args.insert(spec.train_args.end(), {"--tag", t});
-  if (args.threads > 0) {
-    spec.train_args.insert(spec.train_args.end(), {"--threads", std::to_string(args.threads)});
-  }
-  if (!args.device.empty())
-    spec.train_args.insert(spec.train_args.end(), {"--device", args.device});
   const auto records = submit_launches(profile, {spec}, db);
   std::cout << "launch " << records.front().key << ": " << cfg.name << " submitted to "
             << profile.name << " (" << to_string(profile.kind) << ", "

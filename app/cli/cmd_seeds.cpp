@@ -175,6 +175,17 @@ std::string format_seed_list(const std::vector<uint64_t>& seeds) {
   return out;
 }
 
+std::vector<std::string> forwarded_train_args(const TrainArgs& args) {
+  std::vector<std::string> a;
+  for (const auto& o : args.overrides) a.insert(a.end(), {"--set", o});
+  if (args.max_steps > 0) a.insert(a.end(), {"--max-steps", std::to_string(args.max_steps)});
+  if (args.stop_after >= 0) a.insert(a.end(), {"--stop-after", std::to_string(args.stop_after)});
+  if (args.threads > 0) a.insert(a.end(), {"--threads", std::to_string(args.threads)});
+  if (!args.device.empty()) a.insert(a.end(), {"--device", args.device});
+  for (const auto& t : args.tags) a.insert(a.end(), {"--tag", t});
+  return a;
+}
+
 int run_seeded_train(const TrainArgs& args) {
   // Every check happens before anything is written: no child, no database file.
   std::vector<uint64_t> seeds;
@@ -230,15 +241,11 @@ int run_seeded_train(const TrainArgs& args) {
 
   auto child_argv = [&](uint64_t seed) {
     std::vector<std::string> a{"apportion", "train", args.config_path, "--db", db_path};
-    for (const auto& o : args.overrides) a.insert(a.end(), {"--set", o});
+    const auto forwarded = forwarded_train_args(args);
+    a.insert(a.end(), forwarded.begin(), forwarded.end());
     a.insert(a.end(), {"--set", "seed=" + std::to_string(seed)});
     a.insert(a.end(), {"--name", base_name + "-s" + std::to_string(seed)});
-    for (const auto& t : args.tags) a.insert(a.end(), {"--tag", t});
     a.insert(a.end(), {"--tag", std::string(kSeedGroupTag) + "=" + group});
-    if (args.threads > 0) a.insert(a.end(), {"--threads", std::to_string(args.threads)});
-    if (args.max_steps > 0) a.insert(a.end(), {"--max-steps", std::to_string(args.max_steps)});
-    if (args.stop_after >= 0) a.insert(a.end(), {"--stop-after", std::to_string(args.stop_after)});
-    if (!args.device.empty()) a.insert(a.end(), {"--device", args.device});
     a.insert(a.end(), {"--progress", "json"});
     return a;
   };

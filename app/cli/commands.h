@@ -39,6 +39,11 @@ struct TrainArgs {
   std::string on;         ///< --on PROFILE: launch through an executor profile (cmd_remote.cpp)
 };
 
+/// The options of `args` that a child `apportion train` repeats as given (the seed runs of
+/// --seeds, a run submitted --on a profile): --set, --max-steps, --stop-after, --threads,
+/// --device and --tag, in that order.
+std::vector<std::string> forwarded_train_args(const TrainArgs& args);
+
 /// `train CONFIG --dry-run`: the backbone, the allocation's trainable parameters and the
 /// peak-memory estimate (core/estimate) of the prepared config, printed as text or, with
 /// `--progress json`, as one JSON object; no run row, no model weights read. Returns 0, or 2
