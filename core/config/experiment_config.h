@@ -92,7 +92,12 @@ struct GuiLoMoConfig {
   double alpha_weight_decay = 0.0;  ///<
   double hvp_r = 0.01;              ///< R = hvp_r / ‖v‖ of the finite-difference HVP
   bool hvp_same_noise = true;       ///< second_order: the w ± Rv passes replay the dropout masks
-  double init_std = 0.02;           ///< stage-1 A, B ~ N(0, init_std)
+  /// Micro-batches per architect round (docs/DISTRIBUTED.md): the GSV gradients of a round's K
+  /// micro-batches are all taken at the GSVs of the round's start, then applied as K α-steps in
+  /// micro-batch order. 1: the sequential search (one α-step before each micro-batch); 0: the
+  /// number of data-parallel ranks (1 in one process). Must divide train.grad_accum.
+  int architect_round = 0;
+  double init_std = 0.02;  ///< stage-1 A, B ~ N(0, init_std)
   /// "argmax" (N = max(2, argmax + 1), r = argmax + 1) or "budget_matched" (ranks rescaled to
   /// a trainable-parameter target, our design).
   std::string readout = "argmax";

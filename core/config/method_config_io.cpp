@@ -44,6 +44,7 @@ GuiLoMoConfig parse_guilomo_config(const nlohmann::json& j) {
   r.get("alpha_weight_decay", g.alpha_weight_decay);
   r.get("hvp_r", g.hvp_r);
   r.get("hvp_same_noise", g.hvp_same_noise);
+  r.get("architect_round", g.architect_round);
   r.get("init_std", g.init_std);
   r.get("readout", g.readout);
   r.get("budget_preset", g.budget_preset);
@@ -89,6 +90,7 @@ nlohmann::json guilomo_config_to_json(const GuiLoMoConfig& g) {
           {"alpha_weight_decay", g.alpha_weight_decay},
           {"hvp_r", g.hvp_r},
           {"hvp_same_noise", g.hvp_same_noise},
+          {"architect_round", g.architect_round},
           {"init_std", g.init_std},
           {"readout", g.readout},
           {"budget_preset", g.budget_preset},
@@ -126,6 +128,18 @@ void validate_guilomo_config(const GuiLoMoConfig& g, const ExperimentConfig& cfg
   require(g.alpha_weight_decay >= 0.0, p + "alpha_weight_decay", "must be >= 0");
   require(g.hvp_r > 0.0, p + "hvp_r", "must be > 0" + got(g.hvp_r));
   require(g.init_std > 0.0 && g.init_std < 1.0, p + "init_std", "must be in (0, 1)");
+  require(g.architect_round >= 0 && g.architect_round <= 4096, p + "architect_round",
+          "must be in 0..4096 (0 = the number of data-parallel ranks)" + got(g.architect_round));
+  if (g.architect_round > 1) {
+    require(cfg.train.grad_accum % g.architect_round == 0, p + "architect_round",
+            "must divide train.grad_accum (" + std::to_string(cfg.train.grad_accum) +
+                "): a round is a block of a step's micro-batches" + got(g.architect_round));
+    require(g.architect_mode != "reference", p + "architect_round",
+            "the \"reference\" architect changes w and the w-optimizer's moments at every "
+            "micro-batch, in turn, as the reference code does; it runs only sequentially "
+            "(architect_round 1, one process). Use first_order or second_order for rounds" +
+                got(g.architect_round));
+  }
   require_one_of(g.readout, {"argmax", "budget_matched"}, p + "readout");
   if (g.readout == "budget_matched") {
     require(g.budget_parameters > 0 || !g.budget_preset.empty(), p + "budget_preset",

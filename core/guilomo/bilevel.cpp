@@ -191,6 +191,14 @@ torch::optim::AdamW& BilevelArchitect::alpha_optimizer() { return *alpha_optimiz
 ArchitectStepResult BilevelArchitect::step(const LossClosure& train_loss,
                                            const LossClosure& val_loss,
                                            double eta) {
+  ArchitectStepResult r = compute(train_loss, val_loss, eta);
+  apply(r.alpha_grad);
+  return r;
+}
+
+ArchitectStepResult BilevelArchitect::compute(const LossClosure& train_loss,
+                                              const LossClosure& val_loss,
+                                              double eta) {
   AP_CHECK(val_loss != nullptr, "GuiLoMo architect: no validation loss closure");
   AP_CHECK(options_.mode == ArchitectMode::FirstOrder || train_loss != nullptr,
            "GuiLoMo architect: ", to_string(options_.mode), " needs a training loss closure");
@@ -207,7 +215,9 @@ ArchitectStepResult BilevelArchitect::step(const LossClosure& train_loss,
   return {};
 }
 
-void BilevelArchitect::apply_alpha_gradient(const std::vector<torch::Tensor>& g) {
+void BilevelArchitect::apply(const std::vector<torch::Tensor>& g) {
+  AP_CHECK(g.size() == alpha_.size(), "GuiLoMo architect: ", g.size(), " GSV gradients for ",
+           alpha_.size(), " GSV tensors");
   for (size_t i = 0; i < alpha_.size(); ++i) alpha_[i].mutable_grad() = g[i].detach();
   alpha_optimizer_->step();
 }
@@ -218,7 +228,6 @@ ArchitectStepResult BilevelArchitect::first_order(const LossClosure& val_loss) {
   auto loss = val_loss();
   r.val_loss = loss.item<double>();
   r.alpha_grad = grads_of(loss, alpha_);
-  apply_alpha_gradient(r.alpha_grad);
   return r;
 }
 
@@ -254,7 +263,6 @@ ArchitectStepResult BilevelArchitect::second_order(const LossClosure& train_loss
   for (size_t i = 0; i < na; ++i) {
     r.alpha_grad.push_back(g_val[nw + i] - (g_plus[i] - g_minus[i]) * (eta / (2.0 * r.r)));
   }
-  apply_alpha_gradient(r.alpha_grad);
   saved_state.restore(w_optimizer_);
   return r;
 }
@@ -314,7 +322,6 @@ ArchitectStepResult BilevelArchitect::reference(const LossClosure& train_loss,
     const auto implicit = (grads_p[i] - grads_n[i]) / (2.0 * r.r);
     r.alpha_grad.push_back(d_alpha[i] - implicit * eta);
   }
-  apply_alpha_gradient(r.alpha_grad);
   guard.restore_grads();
   guard.dismiss();  // w keeps the in-place ±Rv arithmetic, as in the reference
   // (h)

@@ -97,6 +97,15 @@ class BilevelArchitect {
   /// factor; the reference passes the scheduler's lr, 0 during the first warm-up step).
   /// first_order ignores `train_loss`.
   ArchitectStepResult step(const LossClosure& train_loss, const LossClosure& val_loss, double eta);
+  /// The α-gradient of one step (ArchitectStepResult::alpha_grad) without the α update: step()
+  /// is compute() then apply(). An architect round (data parallel) computes the gradients of
+  /// several micro-batches at the same α, then applies them in order. The reference mode's side
+  /// effects on w and the w-optimizer state happen here.
+  ArchitectStepResult compute(const LossClosure& train_loss,
+                              const LossClosure& val_loss,
+                              double eta);
+  /// Writes `g` (one tensor per GSV tensor) into α.grad and takes one α-AdamW step.
+  void apply(const std::vector<at::Tensor>& g);
 
   torch::optim::AdamW& alpha_optimizer();
   const ArchitectOptions& options() const { return options_; }
@@ -109,8 +118,6 @@ class BilevelArchitect {
   ArchitectStepResult reference(const LossClosure& train_loss,
                                 const LossClosure& val_loss,
                                 double eta);
-  /// Writes g into α.grad and steps the α-optimizer.
-  void apply_alpha_gradient(const std::vector<at::Tensor>& g);
 
   std::vector<at::Tensor> w_;
   std::vector<at::Tensor> alpha_;

@@ -118,17 +118,35 @@ class GuiLoMoRuntime final : public MethodRuntime {
     return !is_search(cfg);  // the search's hooks record the GSV argmax instead
   }
 
-  /// The search's architect step updates the GSVs before every micro-batch, one after the
-  /// other, so splitting a step's micro-batches over ranks would change what it computes. The
-  /// retrain is an ordinary MoE-LoRA run and trains data-parallel.
-  std::string data_parallel_problem(const ExperimentConfig& cfg) const override {
+  /// The search trains data-parallel in architect rounds (docs/DISTRIBUTED.md): the round
+  /// (allocation.guilomo.architect_round, 0 = the world size) must be a multiple of the world
+  /// size, and the reference architect, whose side effects on w and the w-optimizer follow the
+  /// micro-batches one after another, runs in one process only. The retrain is an ordinary
+  /// MoE-LoRA run.
+  std::string data_parallel_problem(const ExperimentConfig& cfg, int world_size) const override {
     if (!is_search(cfg)) return "";
-    return "allocation.guilomo.stage: the GuiLoMo search (\"" + cfg.allocation.guilomo.stage +
-           "\") cannot train data-parallel: its architect step updates the GSVs before every "
-           "micro-batch in turn, which ranks working side by side would not reproduce. Run the "
-           "search in one process (stage \"search\", or APPORTION_DIST=off), then the retrain "
-           "data-parallel with stage \"retrain\" and allocation.guilomo.allocation_file set to "
-           "the search's runs/<id>/guilomo_allocation.json";
+    const GuiLoMoConfig& g = cfg.allocation.guilomo;
+    const std::string w = std::to_string(world_size);
+    if (g.architect_mode == "reference") {
+      return "allocation.guilomo.architect_mode: the \"reference\" architect of the GuiLoMo "
+             "search cannot train data-parallel (" +
+             w +
+             " ranks): it changes w and the "
+             "w-optimizer's moments at every micro-batch in turn, as the reference code does, "
+             "which ranks working side by side would not reproduce. Use \"first_order\" or "
+             "\"second_order\" on several ranks, or run the reference search in one process "
+             "(APPORTION_DIST=off)";
+    }
+    if (g.architect_round > 0 && g.architect_round % world_size != 0) {
+      return "allocation.guilomo.architect_round: is " + std::to_string(g.architect_round) +
+             ", but on " + w +
+             " ranks every rank takes an equal share of each architect "
+             "round's micro-batches; set a multiple of " +
+             w +
+             " that divides train.grad_accum, "
+             "or 0 (= the number of ranks)";
+    }
+    return "";
   }
 };
 

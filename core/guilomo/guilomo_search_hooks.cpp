@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "core/allocation/guilomo_allocation_io.h"
 #include "core/allocation/guilomo_readout.h"
@@ -14,6 +15,7 @@
 #include "core/common/error.h"
 #include "core/guilomo/bilevel.h"
 #include "core/guilomo/gsv_records.h"
+#include "core/train/data_parallel.h"
 #include "core/train/model_builder.h"
 
 namespace apportion {
@@ -51,6 +53,16 @@ GuiLoMoReadoutOptions readout_options(const ExperimentConfig& cfg) {
   return o;
 }
 
+/// Micro-batches per architect round: allocation.guilomo.architect_round, 0 = the world size.
+int architect_round_size(const ExperimentConfig& cfg, int world_size) {
+  const int k = cfg.allocation.guilomo.architect_round;
+  const int round = k > 0 ? k : world_size;
+  AP_CHECK(round % world_size == 0 && cfg.train.grad_accum % round == 0, "GuiLoMo architect round ",
+           round, " on ", world_size, " ranks, grad_accum ", cfg.train.grad_accum,
+           " (checked by data_parallel_problem)");
+  return round;
+}
+
 ArchitectOptions architect_options(const GuiLoMoConfig& g) {
   ArchitectOptions o;
   o.mode = architect_mode_from_string(g.architect_mode);
@@ -83,6 +95,7 @@ class GuiLoMoSearchHooks : public TrainingHooks {
     for (const auto& [name, t] : built_.upper_level) alpha.push_back(t);
     architect_ = std::make_unique<BilevelArchitect>(w, alpha, *ctx_.optimizer,
                                                     architect_options(cfg_.allocation.guilomo));
+    round_ = architect_round_size(cfg_, ctx_.collective->world_size());
   }
 
   /// The GSVs (restored in place) and their AdamW.
@@ -95,17 +108,28 @@ class GuiLoMoSearchHooks : public TrainingHooks {
     records(first_step);
     ctx_.sink->on_tag({"guilomo/architect_mode", cfg_.allocation.guilomo.architect_mode});
     ctx_.sink->on_tag({"guilomo/split", cfg_.allocation.guilomo.split});
+    ctx_.sink->on_tag({"guilomo/architect_round", std::to_string(round_)});
+    if (round_ > 1) {
+      ctx_.sink->on_log({"info", "GuiLoMo architect rounds of " + std::to_string(round_) +
+                                     " micro-batches: their GSV gradients are taken at the GSVs "
+                                     "of the round's start, then applied in order"});
+    }
   }
 
   void before_micro_step(int64_t step, int micro, const Batch& batch, double lr) override {
     const auto t0 = Clock::now();
-    const Batch val = ctx_.val_batch(step, micro);
-    const ArchitectStepResult r =
-        architect_->step([&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
-    supernet_of(built_)->clear_caches();
+    if (round_ == 1) {
+      const Batch val = ctx_.val_batch(step, micro);
+      const ArchitectStepResult r =
+          architect_->step([&] { return ctx_.loss(batch); }, [&] { return ctx_.loss(val); }, lr);
+      supernet_of(built_)->clear_caches();
+      val_loss_sum_ += r.val_loss;
+      ++architect_steps_;
+    } else if (micro % round_ == ctx_.collective->rank()) {
+      // This rank's first micro-batch of a round (a rank owns micro-batches m ≡ rank mod W).
+      architect_round(step, micro - ctx_.collective->rank(), micro, batch, lr);
+    }
     architect_s_ += seconds_since(t0);
-    val_loss_sum_ += r.val_loss;
-    ++architect_steps_;
     lower_start_ = Clock::now();
   }
 
@@ -142,6 +166,7 @@ class GuiLoMoSearchHooks : public TrainingHooks {
     ctx_.sink->on_metric(MetricPoint{key, step, value, now_ms()});
   }
   GuiLoMoAllocation read_out() const;
+  void architect_round(int64_t step, int begin, int micro, const Batch& batch, double lr);
 
   HookContext ctx_;
   const ExperimentConfig& cfg_;
@@ -150,7 +175,57 @@ class GuiLoMoSearchHooks : public TrainingHooks {
   Clock::time_point start_, lower_start_;
   double architect_s_ = 0.0, lower_s_ = 0.0, val_loss_sum_ = 0.0;
   int64_t architect_steps_ = 0;
+  int round_ = 1;  ///< micro-batches per architect round (allocation.guilomo.architect_round)
 };
+
+/// One architect round of `round_` micro-batches starting at `begin` (docs/DISTRIBUTED.md): this
+/// rank takes the GSV gradient of each of its micro-batches of the round at the current GSVs (in
+/// a launched run with the micro-batch's own random stream, so it does not matter which rank
+/// runs it), one all-reduce gives every rank every micro-batch's gradient and validation loss
+/// (the other rows are zeros, so the sum is exact), and every rank takes the round's α-steps in
+/// micro-batch order. In one process the same happens without the all-reduce.
+void GuiLoMoSearchHooks::architect_round(
+    int64_t step, int begin, int micro, const Batch& batch, double lr) {
+  Collective& ranks = *ctx_.collective;
+  std::vector<torch::Tensor> alpha;
+  int64_t numel = 0;
+  for (const auto& [name, t] : built_.upper_level) {
+    alpha.push_back(t);
+    numel += t.numel();
+  }
+  const auto device = alpha.front().device();
+  torch::Tensor rows =
+      torch::zeros({round_, numel + 1}, torch::TensorOptions().dtype(torch::kFloat64));
+  for (int m = micro; m < begin + round_; m += ranks.world_size()) {
+    const Batch train = m == micro ? batch : ctx_.train_batch(step, m);
+    const Batch val = ctx_.val_batch(step, m);
+    std::optional<MicroRngScope> rng;
+    if (ctx_.micro_seed) rng.emplace(ctx_.micro_seed(step, m) ^ 0x61726368ull, device);
+    const ArchitectStepResult r =
+        architect_->compute([&] { return ctx_.loss(train); }, [&] { return ctx_.loss(val); }, lr);
+    supernet_of(built_)->clear_caches();
+    std::vector<torch::Tensor> flat;
+    for (const auto& g : r.alpha_grad)
+      flat.push_back(g.detach().reshape({-1}).to(torch::kCPU, torch::kFloat64));
+    flat.push_back(torch::tensor({r.val_loss}, torch::kFloat64));
+    rows[m - begin].copy_(torch::cat(flat));
+  }
+  rows = rows.to(device);
+  ranks.all_reduce_sum(rows, "the GSV gradients of an architect round");
+  rows = rows.cpu();
+  for (int j = 0; j < round_; ++j) {
+    std::vector<torch::Tensor> g;
+    int64_t offset = 0;
+    for (const auto& a : alpha) {
+      g.push_back(
+          rows[j].narrow(0, offset, a.numel()).view(a.sizes()).to(a.device(), a.scalar_type()));
+      offset += a.numel();
+    }
+    architect_->apply(g);
+    val_loss_sum_ += rows[j][numel].item<double>();
+    ++architect_steps_;
+  }
+}
 
 GuiLoMoAllocation GuiLoMoSearchHooks::read_out() const {
   const GuiLoMoConfig& g = cfg_.allocation.guilomo;

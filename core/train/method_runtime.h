@@ -57,9 +57,12 @@ class MethodRuntime {
   /// True when the trainer records alloc/* from built.allocation at the start (false when the
   /// method's hooks record their own view, as the search supernet's argmax).
   virtual bool records_planned_allocation(const ExperimentConfig& /*cfg*/) const { return true; }
-  /// Why the method cannot train data-parallel on several ranks ("" when it can), e.g. a search
-  /// whose upper level updates between micro-batches, one after another.
-  virtual std::string data_parallel_problem(const ExperimentConfig& /*cfg*/) const { return ""; }
+  /// Why the method cannot train data-parallel on `world_size` (> 1) ranks ("" when it can),
+  /// e.g. a search mode whose side effects follow the micro-batches one after another.
+  virtual std::string data_parallel_problem(const ExperimentConfig& /*cfg*/,
+                                            int /*world_size*/) const {
+    return "";
+  }
 };
 
 /// The row of cfg's method (method_of(cfg)), or the defaults.

@@ -170,11 +170,14 @@ TrainResult Trainer::Impl::loop() {
   int64_t tokens_since_log = 0;
   auto log_clock = start;
   const int64_t first_step = step;
+  // The ranks' fingerprint covers the upper level too (GuiLoMo's GSVs, stepped on every rank).
+  NamedTensors fingerprinted = built.trainable;
+  fingerprinted.insert(fingerprinted.end(), built.upper_level.begin(), built.upper_level.end());
   while (step < t.steps) {
     ranks.set_step(step);
     const bool stop_here =
         stop.stop_requested() || (opt->stop_after_step >= 0 && step >= opt->stop_after_step);
-    if (dp.agree_to_stop(stop_here, built.trainable)) {
+    if (dp.agree_to_stop(stop_here, fingerprinted)) {
       if (dp.is_root()) checkpoint(step);
       ranks.root_done("stop/" + std::to_string(step));
       return {RunStatus::Killed, "stopped on request at step " + std::to_string(step), step};
@@ -323,6 +326,9 @@ TrainResult Trainer::run(const ExperimentConfig& cfg,
     return aux.defined() ? loss + aux : loss;
   };
   context.collective = &s.dp.collective();
+  if (s.dp.launched()) {
+    context.micro_seed = [&s](int64_t step, int micro) { return s.dp.micro_seed(step, micro); };
+  }
   s.hooks = make_training_hooks(context);
   // Before the run row is touched: a bad checkpoint is an error, not a FAILED run.
   if (options.resume) s.resume_from_checkpoint();

@@ -18,7 +18,7 @@ void Trainer::Impl::join_world() {
   DistWorld& world = *opt->world;
   const int w = world.world_size();
   if (w > 1 && !cfg->is_pretraining()) {
-    const std::string problem = runtime_of(*cfg).data_parallel_problem(*cfg);
+    const std::string problem = runtime_of(*cfg).data_parallel_problem(*cfg, w);
     AP_CHECK_AS(ConfigError, problem.empty(), problem);
   }
   // A GPU world gives each rank its own device: cuda:LOCAL_RANK unless the config names one.

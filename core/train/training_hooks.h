@@ -54,6 +54,9 @@ struct HookContext {
   std::function<at::Tensor(const Batch&)> loss;
   /// The run's ranks (single_process_collective() outside a data-parallel run; never null).
   Collective* collective = &single_process_collective();
+  /// A launched run's seed of micro-batch m of step s (DataParallel::micro_seed, the same on
+  /// every rank); empty in a plain process, whose random numbers come from one stream.
+  std::function<uint64_t(int64_t step, int micro)> micro_seed;
 };
 
 class TrainingHooks {

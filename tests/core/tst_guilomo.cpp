@@ -3,7 +3,8 @@
 // supernet adapter against a per-expert loop and its GSV gradients against finite differences
 // of ∂L/∂M and ∂L/∂m, the bilevel architect (second-order hypergradient against a finite
 // difference of L_val(w − η∇L_train(w, α), α), bit-identical w and optimizer state in the clean
-// modes, the α-AdamW settings, the reference mode's mixture recomputed by hand), optimizer
+// modes, the α-AdamW settings, an architect round (compute at the round start, apply in order),
+// the reference mode's mixture recomputed by hand), optimizer
 // state snapshots, the supernet on a tiny LLaMA and the GSV matrix records.
 // Legend: N tokens, E experts, R ranks, Din/Dout features.
 #include <torch/torch.h>
@@ -423,6 +424,47 @@ class TestGuiLoMo : public QObject {
       a = a - (3e-3 / bc1) * m / (v.sqrt() / std::sqrt(bc2) + 1e-8);
       QVERIFY(check_close(t.a.detach(), a, 1e-12, "alpha after step " + std::to_string(step)));
     }
+  }
+
+  // An architect round of two micro-batches (allocation.guilomo.architect_round 2, the data-
+  // parallel search): compute() leaves α, w and the optimiser untouched and returns ∇_α L_val at
+  // the round's α for each micro-batch (checked against autograd at explicit values), and two
+  // apply() calls are two α-AdamW steps with those gradients in order (checked by hand). The
+  // sequential search's second gradient (at α after the first step) differs.
+  // Catches: compute() stepping α, a round taking its second gradient at the moved α.
+  void architect_round_computes_at_the_round_start() {
+    Tiny t;
+    torch::optim::AdamW opt(t.w(), torch::optim::AdamWOptions(1e-2));
+    ArchitectOptions o;
+    o.mode = ArchitectMode::FirstOrder;
+    BilevelArchitect arch(t.w(), {t.a}, opt, o);
+    const auto a0 = t.a.detach().clone(), W0 = t.W.detach().clone();
+    auto val2 = [&] { return Tiny::loss(t.W, t.b, t.a, t.xt, t.yt); };  // another held-out batch
+    const auto g1 = arch.compute(
+                            nullptr, [&] { return t.val(); }, 0.0)
+                        .alpha_grad[0];
+    const auto g2 = arch.compute(nullptr, val2, 0.0).alpha_grad[0];
+    QVERIFY(torch::equal(t.a.detach(), a0));
+    QVERIFY(torch::equal(t.W.detach(), W0));
+    QVERIFY(opt.state().empty());
+    QVERIFY(check_close(g1, t.grads(t.W, t.b, a0, /*on_train=*/false)[2], 1e-12, "g1 at a0"));
+    QVERIFY(check_close(g2, t.grads(t.W, t.b, a0, /*on_train=*/true)[2], 1e-12, "g2 at a0"));
+    arch.apply({g1});
+    const auto a1 = t.a.detach().clone();
+    const auto g2_sequential = t.grads(t.W, t.b, a1, /*on_train=*/true)[2];
+    arch.apply({g2});
+    auto a = a0.clone(), m = torch::zeros_like(a), v = torch::zeros_like(a);
+    int step = 0;
+    for (const auto& g : {g1, g2}) {
+      ++step;
+      m = 0.5 * m + 0.5 * g;
+      v = 0.999 * v + 0.001 * g * g;
+      const double bc1 = 1 - std::pow(0.5, step), bc2 = 1 - std::pow(0.999, step);
+      a = a - (3e-3 / bc1) * m / (v.sqrt() / std::sqrt(bc2) + 1e-8);
+    }
+    QVERIFY(check_close(t.a.detach(), a, 1e-12, "alpha after the round"));
+    QVERIFY((g2_sequential - g2).abs().max().item<double>() > 1e-9);
+    QVERIFY(contains(error_of([&] { arch.apply({g1, g2}); }), "2 GSV gradients for 1"));
   }
 
   // The reference mode's g_α recomputed by hand: a real AdamW step (the optimizer had one step

@@ -4,7 +4,7 @@
 # invocation: ddp.sh APPORTION TEST_DIR CASE. Ranks are started with torchrun-style variables
 # (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK) into one workspace; runs are compared
 # with store_query.py. Cases: match_plain, match_dropout, drlora, kill_rank1, kill_rank0, hang,
-# stop_resume, slurm_env, refuse.
+# stop_resume, guilomo, slurm_env, refuse.
 set -u
 APP=$1 DIR=$2 CASE=$3
 DATA=$DIR/data
@@ -166,6 +166,45 @@ stop_resume)
   [ "${CODES[*]}" = "0 0" ] || fail "uninterrupted run: exit codes ${CODES[*]}"
   "${Q[@]}" compare "$WS/dp/ws.sqlite" "$WS/whole/ws.sqlite" 1e-6 "$KEYS" || fail "resumed run differs"
   ;;
+guilomo)
+  # The GuiLoMo search in architect rounds (docs/DISTRIBUTED.md): 2 ranks (round 0 = the world
+  # size, 2) compute what one plain process with architect_round 2 does — losses within 1e-6,
+  # GSVs within 1e-6, the same argmax records and the same readout files. The round is not a
+  # no-op: the sequential search (round 1) ends elsewhere. With dropout, rounds of 4 on 2 ranks
+  # equal rounds of 4 in a launched world of one (each micro-batch's architect pass draws from
+  # its own stream).
+  gl() { echo "allocation={\"method\": \"guilomo\", \"guilomo\": {\"stage\": \"search\", \"n_max\": 4, \"r_max\": 4, \"architect_round\": $1}}"; }
+  GKEYS=train/loss,train/grad_norm,guilomo/val_loss,eval/loss
+  single seq "$DATA/moe.json" --set "$(gl 1)" --set adapters.lora_dropout=0
+  [ "$CODE" = 0 ] || fail "sequential search: exit $CODE"
+  single plain "$DATA/moe.json" --set "$(gl 2)" --set adapters.lora_dropout=0
+  [ "$CODE" = 0 ] || fail "search with rounds of 2: exit $CODE"
+  ranks dp 2 "$DATA/moe.json" --set "$(gl 0)" --set adapters.lora_dropout=0
+  [ "${CODES[*]}" = "0 0" ] || fail "ranks exited ${CODES[*]}"
+  check_world_store dp 2
+  for db in plain dp; do
+    [ "$("${Q[@]}" tag "$WS/$db/ws.sqlite" guilomo/architect_round)" = 2 ] || fail "$db: guilomo/architect_round"
+  done
+  "${Q[@]}" compare "$WS/plain/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 "$GKEYS" alloc/experts,alloc/rank \
+    || fail "2 ranks differ from one process with rounds of 2"
+  "${Q[@]}" matrix_close "$WS/plain/ws.sqlite" "$WS/dp/ws.sqlite" 1e-6 guilomo/gsv_expert,guilomo/gsv_rank \
+    || fail "GSVs differ"
+  run1=$("${Q[@]}" run "$WS/plain/ws.sqlite" run_id) run2=$("${Q[@]}" run "$WS/dp/ws.sqlite" run_id)
+  for f in guilomo_allocation.json expert.json rank.json; do
+    cmp "$WS/plain/runs/$run1/$f" "$WS/dp/runs/$run2/$f" || fail "$f differs"
+  done
+  seq_diff=$("${Q[@]}" matrix_max_diff "$WS/seq/ws.sqlite" "$WS/plain/ws.sqlite" guilomo/gsv_rank)
+  echo "sequential vs rounds of 2: GSVs differ by up to $seq_diff"
+  python3 -c "import sys; sys.exit(0 if $seq_diff > 1e-4 else 1)" || fail "round 2 = round 1 ($seq_diff)"
+  ranks one 1 "$DATA/moe.json" --set "$(gl 4)"
+  [ "${CODES[*]}" = "0" ] || fail "world of one exited ${CODES[*]}"
+  ranks dp4 2 "$DATA/moe.json" --set "$(gl 4)"
+  [ "${CODES[*]}" = "0 0" ] || fail "rounds of 4 on 2 ranks exited ${CODES[*]}"
+  "${Q[@]}" compare "$WS/one/ws.sqlite" "$WS/dp4/ws.sqlite" 1e-6 "$GKEYS" alloc/experts,alloc/rank \
+    || fail "rounds of 4 with dropout: 2 ranks differ from a world of one"
+  "${Q[@]}" matrix_close "$WS/one/ws.sqlite" "$WS/dp4/ws.sqlite" 1e-6 guilomo/gsv_expert,guilomo/gsv_rank \
+    || fail "GSVs differ (rounds of 4, dropout)"
+  ;;
 slurm_env)
   # What srun gives each task (no torchrun variables): SLURM_PROCID, SLURM_STEP_NUM_TASKS,
   # SLURM_LOCALID, the step's node list (rank 0's host: its first entry) and the job/step ids
@@ -197,16 +236,20 @@ for _ in range(200):
   check_world_store sl 2
   ;;
 refuse)
-  # Refused alike on every rank before any run row: grad_accum not a multiple of the world, and
-  # the GuiLoMo search.
+  # Refused alike on every rank before any run row: grad_accum not a multiple of the world, the
+  # GuiLoMo search's reference architect, an architect round that is not a multiple of it.
   ranks ga 2 "$DATA/moe.json" --set train.grad_accum=3
   [ "${CODES[*]}" = "2 2" ] || fail "grad_accum 3: exit codes ${CODES[*]}"
   grep -q "train.grad_accum: is 3, but a data-parallel run of 2 ranks" "$WS/ga.r0.err" || fail "message: $(cat "$WS/ga.r0.err")"
   grep -q "rank 1/2: train.grad_accum" "$WS/ga.r1.err" || fail "rank 1's message: $(cat "$WS/ga.r1.err")"
   [ "$("${Q[@]}" count "$WS/ga/ws.sqlite")" = 0 ] || fail "a refused run left a run row"
-  ranks gl 2 "$DATA/moe.json" --set 'allocation={"method": "guilomo", "guilomo": {"stage": "search"}}'
-  [ "${CODES[*]}" = "2 2" ] || fail "guilomo search: exit codes ${CODES[*]}"
-  grep -q "GuiLoMo search (\"search\") cannot train data-parallel" "$WS/gl.r0.err" || fail "message: $(cat "$WS/gl.r0.err")"
+  ranks gl 2 "$DATA/moe.json" --set 'allocation={"method": "guilomo", "guilomo": {"stage": "search", "architect_mode": "reference"}}'
+  [ "${CODES[*]}" = "2 2" ] || fail "guilomo reference search: exit codes ${CODES[*]}"
+  grep -q "the \"reference\" architect of the GuiLoMo search cannot train data-parallel (2 ranks)" "$WS/gl.r0.err" || fail "message: $(cat "$WS/gl.r0.err")"
+  ranks gr 2 "$DATA/moe.json" --set 'allocation={"method": "guilomo", "guilomo": {"stage": "search", "architect_round": 1}}'
+  [ "${CODES[*]}" = "2 2" ] || fail "guilomo round 1: exit codes ${CODES[*]}"
+  grep -q "allocation.guilomo.architect_round: is 1, but on 2 ranks" "$WS/gr.r1.err" || fail "message: $(cat "$WS/gr.r1.err")"
+  [ "$("${Q[@]}" count "$WS/gr/ws.sqlite")" = 0 ] || fail "a refused search left a run row"
   ;;
 *)
   fail "unknown case $CASE"

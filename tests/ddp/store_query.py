@@ -4,12 +4,16 @@
 #   store_query.py compare A.sqlite B.sqlite TOL KEY[,KEY…] [MATRIX[,MATRIX…]]
 #       each store holds one run; every metric KEY has the same steps in both and values within
 #       TOL (prints the largest difference); every MATRIX record is byte-identical
+#   store_query.py matrix_close A.sqlite B.sqlite TOL MATRIX[,MATRIX…]
+#       every f32 MATRIX record has the same steps and shape in both, elements within TOL
+#   store_query.py matrix_max_diff A.sqlite B.sqlite MATRIX   largest element difference
 #   store_query.py run DB FIELD          one run's column (status, run_id, …)
 #   store_query.py tag DB KEY            one run's tag value
 #   store_query.py count DB              the number of runs
 #   store_query.py metric DB KEY         "step value" lines
 #   store_query.py matrix_steps DB KEY   the steps of a matrix record, space-separated
 import sqlite3
+import struct
 import sys
 
 
@@ -60,11 +64,46 @@ def compare(a_path, b_path, tol, keys, matrices):
     print("largest metric difference %.3g" % worst)
 
 
+def matrix_rows(db, run, key):
+    q = "SELECT step, shape, dtype, blob FROM matrices WHERE run_id=? AND key=? ORDER BY step"
+    rows = []
+    for step, shape, dtype, blob in db.execute(q, (run, key)):
+        if dtype != "f32":
+            sys.exit("matrix %s at step %d is %s, not f32" % (key, step, dtype))
+        rows.append((step, shape, struct.unpack("<%df" % (len(blob) // 4), blob)))
+    return rows
+
+
+def matrix_max_diff(a_path, b_path, key):
+    """The largest element difference of a matrix record over all steps (same steps/shapes)."""
+    a, b = connect(a_path), connect(b_path)
+    xa, xb = matrix_rows(a, only_run(a), key), matrix_rows(b, only_run(b), key)
+    if not xa:
+        sys.exit("no matrix %s in %s" % (key, a_path))
+    if [(s, sh) for s, sh, _ in xa] != [(s, sh) for s, sh, _ in xb]:
+        sys.exit("matrix %s: steps or shapes differ" % key)
+    return max(abs(x - y) for (_, _, va), (_, _, vb) in zip(xa, xb) for x, y in zip(va, vb))
+
+
+def matrix_close(a_path, b_path, tol, keys):
+    for key in keys:
+        d = matrix_max_diff(a_path, b_path, key)
+        if d > tol:
+            sys.exit("matrix %s: elements differ by up to %.3g > %g" % (key, d, tol))
+        print("ok: matrix %s within %g, largest difference %.3g" % (key, tol, d))
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "compare":
         compare(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5].split(","),
                 sys.argv[6].split(",") if len(sys.argv) > 6 and sys.argv[6] else [])
+        return
+    if cmd == "matrix_close":
+        matrix_close(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5].split(","))
+        return
+    if cmd == "matrix_max_diff":
+        print("%.6g" % matrix_max_diff(sys.argv[2], sys.argv[3], sys.argv[4]))
         return
     db = connect(sys.argv[2])
     if cmd == "count":

@@ -99,6 +99,17 @@ class GuiLoMoMethod final : public Method {
          0,
          {},
          "= train steps"},
+        {"architect_round",
+         "Architect round",
+         "Micro-batches whose GSV gradients are taken at the same GSVs, then applied in order; "
+         "1 = sequential, as the reference; 0 = the number of data-parallel ranks (1 in one "
+         "process). Set it to compare searches on different numbers of ranks",
+         K::Int,
+         0,
+         4096,
+         0,
+         {},
+         "= ranks"},
         {"n_max",
          "Supernet experts",
          "Expert slots per module in the supernet",
