@@ -6,7 +6,9 @@
 # for LoRA and LoRA-MoE, float32 and bfloat16, with and without gradient checkpointing. Each
 # config runs twice: as is, and with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_, so
 # freed tensors go back to the system and the resident peak approaches the peak of live
-# tensors, which is what the estimate models). Prints a Markdown table (docs/PERFORMANCE.md
+# tensors, which is what the estimate models). The "as is" run uses glibc's default malloc
+# (APPORTION_MALLOC=system; apportion's own "keep" policy, core/common/malloc_policy.h, holds
+# even more resident). Prints a Markdown table (docs/PERFORMANCE.md
 # holds the figures). 3 steps per run; about 15 minutes on 2 cores.
 # Usage: experiments/memory_check.sh   (build first; AP_BUILD_DIR picks the build)
 set -euo pipefail
@@ -57,8 +59,8 @@ for method in lora moe_lora; do
       name=mem-$method-$dtype-$ckpt
       est=$("$app" train "$ws/$method.json" --db "$db" "${sets[@]}" --dry-run --progress json |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["peak_bytes"] / 2**20)')
-      "$app" train "$ws/$method.json" --db "$db" "${sets[@]}" --threads 2 --progress none \
-        --name "$name" 2>/dev/null
+      APPORTION_MALLOC=system "$app" train "$ws/$method.json" --db "$db" "${sets[@]}" \
+        --threads 2 --progress none --name "$name" 2>/dev/null
       MALLOC_MMAP_THRESHOLD_=131072 "$app" train "$ws/$method.json" --db "$db" "${sets[@]}" \
         --threads 2 --progress none --name "$name-mmap" 2>/dev/null
       python3 -c 'import sys

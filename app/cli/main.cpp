@@ -14,6 +14,7 @@
 #include "app/cli/exit_codes.h"
 #include "app/cli/remote_cli.h"
 #include "core/common/error.h"
+#include "core/common/malloc_policy.h"
 #include "core/common/version.h"
 
 using namespace apportion::cli;
@@ -78,6 +79,7 @@ void add_train_options(CLI::App* cmd, TrainArgs& args, bool config_required) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  apportion::apply_malloc_policy();  // before LibTorch allocates (core/common/malloc_policy.h)
   CLI::App app{"Apportion: LoRA mixture-of-experts fine-tuning workbench (headless CLI)",
                "apportion"};
   app.footer(kFooter);

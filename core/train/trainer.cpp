@@ -16,6 +16,7 @@
 
 #include "core/common/clock.h"
 #include "core/common/error.h"
+#include "core/common/malloc_policy.h"
 #include "core/data/batcher.h"
 #include "core/data/dataset_suite.h"
 #include "core/data/jsonl_dataset.h"
@@ -149,6 +150,8 @@ TrainResult Trainer::Impl::loop() {
       built.adapters &&
       std::any_of(built.adapters->adapters().begin(), built.adapters->adapters().end(),
                   [](const InjectedAdapter& a) { return a.expert < 0; });
+  // How this process's malloc treats freed memory: it moves perf/peak_memory_mb (malloc_policy.h).
+  sink->on_tag({"perf/malloc", malloc_policy()});
   if (!cfg->is_pretraining()) {
     const MethodRuntime& method = runtime_of(*cfg);
     if (dense_adapters && method.records_planned_allocation(*cfg)) {
