@@ -317,8 +317,11 @@ void MainWindow::setGroupSeeds(bool on) { m_groupSeedsAction->setChecked(on); }
 void MainWindow::resizeTableColumns() {
   if (m_columnsRestored) return;  // the user's column widths (restoreLayout) win
   for (int c = 0; c < ui::RunTableModel::ColumnCount; ++c) m_table->resizeColumnToContents(c);
-  m_table->setColumnWidth(ui::RunTableModel::ProgressColumn,
-                          std::max(110, m_table->columnWidth(ui::RunTableModel::ProgressColumn)));
+  // Wide enough for a running seed group's step range ("1056–1094 / 2000") inside its bar.
+  const int range = m_table->fontMetrics().horizontalAdvance(QStringLiteral("88888–88888 / 88888"));
+  m_table->setColumnWidth(
+      ui::RunTableModel::ProgressColumn,
+      std::max({110, range + 16, m_table->columnWidth(ui::RunTableModel::ProgressColumn)}));
 }
 
 void MainWindow::rememberTableState() {
