@@ -3,8 +3,8 @@
 // tensors (attention scores, logits, GEMM outputs) at every forward and backward; glibc serves
 // each one above its mmap threshold with a fresh mapping and unmaps it on free, so the next step
 // pays a page fault for every 4 KiB again. On long sequences that costs more than the arithmetic
-// (docs/PERFORMANCE.md: a ScienceQA run at 512 tokens spent 48 % of its time in the kernel's
-// page-fault handler and ran 11× faster without it). The "keep" policy serves every allocation
+// (docs/PERFORMANCE.md: a ScienceQA run at 512 tokens spent a third of its samples in the
+// kernel's page-fault handler and a tenth zeroing fresh pages, and ran 8× faster without it). The "keep" policy serves every allocation
 // from the heap and never trims it, so freed memory is reused without faults; the price is a
 // resident set that stays at its peak (and a higher peak: freed blocks are reused, not returned).
 //
