@@ -4,9 +4,10 @@
 // each one above its mmap threshold with a fresh mapping and unmaps it on free, so the next step
 // pays a page fault for every 4 KiB again. On long sequences that costs more than the arithmetic
 // (docs/PERFORMANCE.md: a ScienceQA run at 512 tokens spent a third of its samples in the
-// kernel's page-fault handler and a tenth zeroing fresh pages, and ran 8× faster without it). The "keep" policy serves every allocation
-// from the heap and never trims it, so freed memory is reused without faults; the price is a
-// resident set that stays at its peak (and a higher peak: freed blocks are reused, not returned).
+// kernel's page-fault handler and a tenth zeroing fresh pages, and ran 8× faster without it). The
+// "keep" policy serves every allocation from the heap and never trims it, so freed memory is reused
+// without faults; the price is a resident set that stays at its peak (and a higher peak: freed
+// blocks are reused, not returned).
 //
 // Intended usage (first thing in `apportion`'s main; the trainer tags runs with the result):
 //   apply_malloc_policy();              // "keep", "system" (APPORTION_MALLOC=system), or

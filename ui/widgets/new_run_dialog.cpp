@@ -23,6 +23,8 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -121,7 +123,21 @@ NewRunDialog::NewRunDialog(const QString& experimentsDir,
           [this](const QString& d) { patchJson("train.device", d.toStdString()); });
 
   auto* body = new QHBoxLayout;
-  body->addWidget(buildForm());
+  // The form scrolls when the screen is too short for it (a method with many settings), so its
+  // fields are never squeezed below their height.
+  QWidget* form = buildForm();
+  auto* formScroll = new QScrollArea;
+  formScroll->setWidget(form);
+  formScroll->setWidgetResizable(true);
+  formScroll->setFrameShape(QFrame::NoFrame);
+  formScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  int formWidth = form->sizeHint().width();
+  for (const MethodBox& b : m_methodBoxes) {  // hidden now; the widest one sets the width
+    const QMargins m = form->layout()->contentsMargins();
+    formWidth = std::max(formWidth, b.box->sizeHint().width() + m.left() + m.right());
+  }
+  formScroll->setMinimumWidth(formWidth + formScroll->verticalScrollBar()->sizeHint().width());
+  body->addWidget(formScroll);
   m_editor->setFont(QFont(QStringLiteral("monospace"), 9));
   m_editor->setLineWrapMode(QPlainTextEdit::NoWrap);
   body->addWidget(m_editor, 1);
@@ -426,6 +442,7 @@ void NewRunDialog::syncFormFromJson(const nlohmann::json& j, const ExperimentCon
   m_suite->setCurrentText(QString::fromStdString(suite));
   m_datasets->showConfig(j);
   m_datasets->setEnabled(suite == "datasets");
+  m_datasets->setVisible(suite == "datasets");  // room for the form when it is not used
   for (QWidget* w : {static_cast<QWidget*>(m_method), static_cast<QWidget*>(m_topK),
                      static_cast<QWidget*>(m_rank)})
     w->setEnabled(hasAdapters);
