@@ -23,14 +23,17 @@
 #include "core/guilomo/gsv_supernet.h"
 #include "core/guilomo/optimizer_state.h"
 #include "core/store/matrix_keys.h"
+#include "tests/core/guilomo_tiny.h"
 #include "tests/core/test_util.h"
 
 using namespace apportion;
+using test::AlphaAdam;
 using test::check_close;
+using test::kF64;
+using test::state_of;
+using test::Tiny;
 
 namespace {
-
-const auto kF64 = torch::TensorOptions().dtype(torch::kFloat64);
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -88,57 +91,6 @@ torch::Tensor naive_delta(GsvMoeLoraAdapterImpl& a,
   sizes.back() = a.lora_B.size(0);
   return out.reshape(sizes);
 }
-
-/// The optimizer state of parameter p (the state map's key type differs between LibTorch 1.x,
-/// a printed TensorImpl pointer, and 2.x, the pointer itself).
-template <typename Key>
-Key state_key(const torch::Tensor& p) {
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream out;
-    out << p.unsafeGetTensorImpl();
-    return out.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-}
-
-template <typename State>
-State& state_of(torch::optim::Optimizer& opt, const torch::Tensor& p) {
-  using Key = typename std::decay_t<decltype(opt.state())>::key_type;
-  return static_cast<State&>(*opt.state().at(state_key<Key>(p)));
-}
-
-/// The tiny bilevel problem: w = {W [2, 3], b [2]}, α = {a [3]}, smooth in both,
-/// L = mean((tanh((x ⊙ e^a) Wᵀ + b) − y)²) + 0.05·|a|²·|W|².
-struct Tiny {
-  torch::Tensor W = (torch::randn({2, 3}, kF64) * 0.7).requires_grad_();
-  torch::Tensor b = (torch::randn({2}, kF64) * 0.3).requires_grad_();
-  torch::Tensor a = (torch::randn({3}, kF64) * 0.3).requires_grad_();
-  torch::Tensor xt = torch::randn({6, 3}, kF64), yt = torch::randn({6, 2}, kF64) * 0.5;
-  torch::Tensor xv = torch::randn({5, 3}, kF64), yv = torch::randn({5, 2}, kF64) * 0.5;
-
-  static torch::Tensor loss(const torch::Tensor& W,
-                            const torch::Tensor& b,
-                            const torch::Tensor& a,
-                            const torch::Tensor& x,
-                            const torch::Tensor& y) {
-    auto h = torch::tanh(torch::linear(x * torch::exp(a), W, b));
-    return (h - y).pow(2).mean() + 0.05 * a.pow(2).sum() * W.pow(2).sum();
-  }
-  torch::Tensor train() { return loss(W, b, a, xt, yt); }
-  torch::Tensor val() { return loss(W, b, a, xv, yv); }
-  std::vector<torch::Tensor> w() { return {W, b}; }
-  /// ∇ of a loss at explicit values (fresh leaves), w.r.t. (W, b, a).
-  std::vector<torch::Tensor> grads(const torch::Tensor& W0,
-                                   const torch::Tensor& b0,
-                                   const torch::Tensor& a0,
-                                   bool on_train) {
-    auto Wl = W0.detach().clone().requires_grad_(), bl = b0.detach().clone().requires_grad_();
-    auto al = a0.detach().clone().requires_grad_();
-    auto l = on_train ? loss(Wl, bl, al, xt, yt) : loss(Wl, bl, al, xv, yv);
-    return torch::autograd::grad({l}, {Wl, bl, al});
-  }
-};
 
 }  // namespace
 
@@ -412,17 +364,12 @@ class TestGuiLoMo : public QObject {
     ArchitectOptions o;
     o.mode = ArchitectMode::FirstOrder;
     BilevelArchitect arch(t.w(), {t.a}, opt, o);
-    auto a = t.a.detach().clone();
-    auto m = torch::zeros_like(a), v = torch::zeros_like(a);
+    AlphaAdam adam(t.a.detach());
     for (int step = 1; step <= 2; ++step) {
-      auto g = arch.step(
-                       nullptr, [&] { return t.val(); }, 0.0)
-                   .alpha_grad[0];
-      m = 0.5 * m + 0.5 * g;
-      v = 0.999 * v + 0.001 * g * g;
-      const double bc1 = 1 - std::pow(0.5, step), bc2 = 1 - std::pow(0.999, step);
-      a = a - (3e-3 / bc1) * m / (v.sqrt() / std::sqrt(bc2) + 1e-8);
-      QVERIFY(check_close(t.a.detach(), a, 1e-12, "alpha after step " + std::to_string(step)));
+      adam.step(arch.step(
+                        nullptr, [&] { return t.val(); }, 0.0)
+                    .alpha_grad[0]);
+      QVERIFY(check_close(t.a.detach(), adam.a, 1e-12, "alpha after step " + std::to_string(step)));
     }
   }
 
@@ -453,16 +400,10 @@ class TestGuiLoMo : public QObject {
     const auto a1 = t.a.detach().clone();
     const auto g2_sequential = t.grads(t.W, t.b, a1, /*on_train=*/true)[2];
     arch.apply({g2});
-    auto a = a0.clone(), m = torch::zeros_like(a), v = torch::zeros_like(a);
-    int step = 0;
-    for (const auto& g : {g1, g2}) {
-      ++step;
-      m = 0.5 * m + 0.5 * g;
-      v = 0.999 * v + 0.001 * g * g;
-      const double bc1 = 1 - std::pow(0.5, step), bc2 = 1 - std::pow(0.999, step);
-      a = a - (3e-3 / bc1) * m / (v.sqrt() / std::sqrt(bc2) + 1e-8);
-    }
-    QVERIFY(check_close(t.a.detach(), a, 1e-12, "alpha after the round"));
+    AlphaAdam adam(a0);
+    adam.step(g1);
+    adam.step(g2);
+    QVERIFY(check_close(t.a.detach(), adam.a, 1e-12, "alpha after the round"));
     QVERIFY((g2_sequential - g2).abs().max().item<double>() > 1e-9);
     QVERIFY(contains(error_of([&] { arch.apply({g1, g2}); }), "2 GSV gradients for 1"));
   }

@@ -19,6 +19,10 @@
 
 namespace apportion::ui {
 
+/// Property marking a field widget that holds a value from the JSON or the defaults (only
+/// those are written when the method is chosen; an unknown one keeps the section's default).
+constexpr const char* kMethodFieldKnownProperty = "apportionKnown";
+
 /// Called with the widget and its new value when the user edits it.
 using FieldEdited = std::function<void(QWidget*, const nlohmann::json&)>;
 
